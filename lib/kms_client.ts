@@ -1,0 +1,286 @@
+/**
+ * Builds the AWS SDK's `KMSClient` and turns its failures into
+ * {@linkcode KmsToolkitError}s that say what to do next.
+ *
+ * @module
+ */
+
+import { KMSClient, type KMSClientConfig } from "@aws-sdk/client-kms";
+import { KmsToolkitError } from "./errors.ts";
+
+/** Where and as whom to reach KMS. Unset fields use the SDK's resolution. */
+export interface KmsConnectionOptions {
+  /**
+   * The AWS region, such as `eu-west-1`.
+   * @default {undefined} `AWS_REGION`, then the shared config file
+   */
+  region?: string;
+  /**
+   * The shared config profile for credentials and region.
+   * @default {undefined} `AWS_PROFILE`, then `default`
+   */
+  profile?: string;
+  /**
+   * The KMS endpoint, such as a VPC endpoint or a local endpoint.
+   * @default {undefined} `AWS_ENDPOINT_URL_KMS`, `AWS_ENDPOINT_URL`, the
+   * shared config file, then the regional endpoint
+   */
+  endpointUrl?: string;
+  /**
+   * Maximum attempts per call, including retries of throttling and 5xx.
+   * @default {3}
+   */
+  maxAttempts?: number;
+}
+
+/** The default timeout of one KMS call, retries included, in milliseconds. */
+export const DEFAULT_TIMEOUT_MS = 10_000;
+
+/**
+ * Creates a `KMSClient` from explicit options, leaving everything unset to
+ * the SDK's own environment and config file resolution and its default
+ * credential chain.
+ *
+ * @param options Region, profile, endpoint and retry settings.
+ * @returns The client.
+ * @throws {KmsToolkitError} `USAGE` when `endpointUrl` is not an http(s) URL.
+ *
+ * @example
+ * ```ts
+ * import { createKmsClient } from "./kms_client.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const client = createKmsClient({ region: "eu-west-1" });
+ * assert.equal(await client.config.region(), "eu-west-1");
+ * client.destroy();
+ * ```
+ */
+export function createKmsClient(options: KmsConnectionOptions = {}): KMSClient {
+  const config: KMSClientConfig = { maxAttempts: options.maxAttempts ?? 3 };
+  if (options.region !== undefined) config.region = options.region;
+  if (options.profile !== undefined) config.profile = options.profile;
+  if (options.endpointUrl !== undefined) {
+    config.endpoint = checkEndpointUrl(options.endpointUrl);
+  }
+  return new KMSClient(config);
+}
+
+function checkEndpointUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    url = new URL("invalid:");
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new KmsToolkitError(
+      "USAGE",
+      `Invalid --endpoint-url '${text}': expected an http:// or https:// ` +
+        "URL, such as https://kms.eu-west-1.amazonaws.com.",
+    );
+  }
+  return text;
+}
+
+/** What was being done when a KMS call failed, for the error message. */
+export interface KmsCallContext {
+  /** The KMS operation, such as `Sign`. */
+  operation: string;
+  /** The key reference as the user gave it. */
+  keyId: string;
+  /** The signing algorithm sent, for `Sign`. */
+  signingAlgorithm?: string;
+  /** The algorithms the key allows, when known. */
+  allowedAlgorithms?: readonly string[];
+  /** The timeout that applied, in milliseconds. */
+  timeoutMs?: number;
+  /** The profile, when one was chosen. */
+  profile?: string;
+}
+
+interface SdkError {
+  name?: string;
+  message?: string;
+  code?: string;
+  $metadata?: {
+    httpStatusCode?: number;
+    requestId?: string;
+    attempts?: number;
+  };
+}
+
+const ACTION: Record<string, string> = {
+  GetPublicKey: "kms:GetPublicKey",
+  Sign: "kms:Sign",
+  Verify: "kms:Verify",
+  DescribeKey: "kms:DescribeKey",
+};
+
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EPIPE",
+  "ETIMEDOUT",
+]);
+
+/**
+ * Translates an error thrown by the SDK into a {@linkcode KmsToolkitError}
+ * whose message names the key, the cause and the next step. The original
+ * error is kept as `cause`.
+ *
+ * @param error The caught value.
+ * @param context The call that failed.
+ * @returns The translated error (a toolkit error passes through unchanged).
+ *
+ * @example
+ * ```ts
+ * import { translateKmsError } from "./kms_client.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const sdkError = Object.assign(new Error("Key not found"), { name: "NotFoundException" });
+ * const error = translateKmsError(sdkError, { operation: "GetPublicKey", keyId: "alias/app" });
+ * assert.equal(error.code, "KMS_NOT_FOUND");
+ * assert.match(error.message, /alias\/app/);
+ * ```
+ */
+export function translateKmsError(
+  error: unknown,
+  context: KmsCallContext,
+): KmsToolkitError {
+  if (error instanceof KmsToolkitError) return error;
+
+  const sdk = (error ?? {}) as SdkError;
+  const name = sdk.name ?? "Error";
+  const detail = sdk.message ? ` (KMS: ${sdk.message})` : "";
+  const key = `'${context.keyId}'`;
+  const make = (code: KmsToolkitError["code"], message: string) =>
+    new KmsToolkitError(code, message, { cause: error });
+
+  switch (name) {
+    case "NotFoundException":
+      return make(
+        "KMS_NOT_FOUND",
+        `Cannot find KMS key ${key}${detail}. Check the key id, ARN or ` +
+          "alias, and that the region and account are the key's.",
+      );
+    case "DisabledException":
+      return make(
+        "KMS_DISABLED",
+        `Cannot use KMS key ${key}: the key is disabled. Enable it with ` +
+          `\`aws kms enable-key --key-id ${context.keyId}\` or pass another ` +
+          "--key-id.",
+      );
+    case "KMSInvalidStateException":
+      return make(
+        "KMS_INVALID_STATE",
+        `Cannot use KMS key ${key}: the key is pending deletion or pending ` +
+          `import${detail}. Cancel a scheduled deletion with ` +
+          "`aws kms cancel-key-deletion` and enable the key, or pass another " +
+          "--key-id.",
+      );
+    case "InvalidKeyUsageException":
+      return make(
+        "KMS_INVALID_KEY_USAGE",
+        invalidUsageMessage(context, detail),
+      );
+    case "UnsupportedOperationException":
+      return make(
+        "UNSUPPORTED_KEY",
+        `Cannot call ${context.operation} on KMS key ${key}${detail}. ` +
+          "It is not an asymmetric key; use a key with KeyUsage SIGN_VERIFY.",
+      );
+    case "AccessDeniedException":
+      return make(
+        "KMS_ACCESS_DENIED",
+        `Access denied calling ${context.operation} on KMS key ${key}` +
+          `${detail}. Grant ${ACTION[context.operation] ?? "the action"} on ` +
+          "this key in the IAM policy or the key policy.",
+      );
+    case "UnrecognizedClientException":
+    case "InvalidSignatureException":
+    case "ExpiredTokenException":
+    case "InvalidClientTokenId":
+      return make(
+        "KMS_ACCESS_DENIED",
+        `KMS rejected the AWS credentials${detail}. Check the access key, ` +
+          "the session token and its expiry, and the region.",
+      );
+    case "ThrottlingException":
+      return make(
+        "KMS_THROTTLED",
+        `KMS throttled ${context.operation} on key ${key} after ` +
+          `${sdk.$metadata?.attempts ?? "several"} attempts. Retry later, ` +
+          "or ask for a higher KMS request quota.",
+      );
+    case "ValidationException":
+      return make(
+        "KMS_VALIDATION",
+        `KMS rejected ${context.operation} on key ${key}${detail}.`,
+      );
+    case "CredentialsProviderError":
+      return make(
+        "KMS_NO_CREDENTIALS",
+        "Cannot find AWS credentials" +
+          (context.profile ? ` for profile '${context.profile}'` : "") +
+          ". Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, pass " +
+          "--profile, or run where an IAM role is available.",
+      );
+    case "AbortError":
+    case "TimeoutError":
+      return make(
+        "KMS_TIMEOUT",
+        `KMS ${context.operation} on key ${key} timed out after ` +
+          `${(context.timeoutMs ?? DEFAULT_TIMEOUT_MS) / 1000} s. Check the ` +
+          "endpoint and network, or raise --timeout.",
+      );
+  }
+
+  if (sdk.message === "Region is missing") {
+    return make(
+      "KMS_NO_REGION",
+      "No AWS region is set. Pass --region, set AWS_REGION, or set " +
+        "`region` in the profile of ~/.aws/config.",
+    );
+  }
+  if (sdk.code && NETWORK_CODES.has(sdk.code)) {
+    return make(
+      "KMS_UNREACHABLE",
+      `Cannot reach the KMS endpoint for ${context.operation} on key ${key}: ` +
+        `${sdk.message}. Check --endpoint-url, AWS_ENDPOINT_URL_KMS, the ` +
+        "region and the network route to KMS.",
+    );
+  }
+
+  const status = sdk.$metadata?.httpStatusCode;
+  const request = sdk.$metadata?.requestId;
+  return make(
+    "KMS_FAILED",
+    `KMS ${context.operation} on key ${key} failed: ${name}` +
+      `${sdk.message ? `: ${sdk.message}` : ""}` +
+      `${status ? ` (HTTP ${status}` : ""}` +
+      `${
+        request
+          ? `${status ? ", " : " ("}request ${request})`
+          : status
+          ? ")"
+          : ""
+      }.`,
+  );
+}
+
+function invalidUsageMessage(context: KmsCallContext, detail: string): string {
+  const key = `'${context.keyId}'`;
+  if (context.signingAlgorithm) {
+    const allowed = context.allowedAlgorithms?.length
+      ? ` The key allows ${context.allowedAlgorithms.join(", ")}.`
+      : "";
+    return `KMS key ${key} cannot sign with ${context.signingAlgorithm}` +
+      `${detail}.${allowed} Check that the key's KeyUsage is SIGN_VERIFY.`;
+  }
+  return `KMS key ${key} cannot be used for ${context.operation}${detail}. ` +
+    "Use an asymmetric key with KeyUsage SIGN_VERIFY.";
+}

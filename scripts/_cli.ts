@@ -1,0 +1,187 @@
+/**
+ * Shared command-line plumbing of the scripts: argument parsing, prompts,
+ * output, exit codes and error reporting. Only scripts print.
+ *
+ * @module
+ */
+
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { type ErrorCode, KmsToolkitError } from "../lib/errors.ts";
+import { removePendingTemporaryFiles } from "../lib/output_file.ts";
+
+/** Exit codes shared by every script. */
+export const ExitCode = {
+  OK: 0,
+  /** A KMS call failed (not found, denied, throttled, unreachable, ...). */
+  KMS_FAILED: 1,
+  /** Bad flags or bad input. */
+  USAGE: 2,
+  /** The key cannot do what was requested. */
+  UNSUPPORTED_KEY: 3,
+  /** A signature from KMS did not verify. */
+  VERIFY_FAILED: 4,
+  /** The output file exists, or a file could not be read or written. */
+  OUTPUT: 5,
+  /** A bug in this toolkit. */
+  INTERNAL: 70,
+  /** Interrupted by SIGINT. */
+  INTERRUPTED: 130,
+} as const;
+
+function exitCodeFor(code: ErrorCode): number {
+  if (code === "USAGE" || code === "INVALID_INPUT") return ExitCode.USAGE;
+  if (code === "UNSUPPORTED_KEY") return ExitCode.UNSUPPORTED_KEY;
+  if (code === "VERIFY_FAILED") return ExitCode.VERIFY_FAILED;
+  if (code === "OUTPUT_EXISTS" || code === "IO_FAILED") return ExitCode.OUTPUT;
+  return ExitCode.KMS_FAILED;
+}
+
+const encoder = new TextEncoder();
+
+function writeAll(stream: typeof Deno.stdout, text: string): void {
+  const bytes = encoder.encode(text);
+  let written = 0;
+  try {
+    while (written < bytes.length) {
+      written += stream.writeSync(bytes.subarray(written));
+    }
+  } catch (error) {
+    // A closed pipe (`| head`) ends the program quietly.
+    if (error instanceof Deno.errors.BrokenPipe) Deno.exit(ExitCode.OK);
+    throw error;
+  }
+}
+
+/** Writes text to standard output. */
+export function printOut(text: string): void {
+  writeAll(Deno.stdout, text);
+}
+
+/** Writes text to standard error. */
+export function printErr(text: string): void {
+  writeAll(Deno.stderr, text);
+}
+
+/** Writes bytes to standard output. */
+export function writeOut(bytes: Uint8Array): void {
+  let written = 0;
+  try {
+    while (written < bytes.length) {
+      written += Deno.stdout.writeSync(bytes.subarray(written));
+    }
+  } catch (error) {
+    if (error instanceof Deno.errors.BrokenPipe) Deno.exit(ExitCode.OK);
+    throw error;
+  }
+}
+
+/**
+ * Parses flags strictly: unknown flags, missing values and stray
+ * positional arguments are usage errors that show the usage line.
+ */
+export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(
+  args: string[],
+  options: T,
+  usage: string,
+) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false })
+      .values;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new KmsToolkitError("USAGE", `${reason}\n${usage}`);
+  }
+}
+
+/** Throws a usage error that ends with the usage line. */
+export function usageError(message: string, usage: string): never {
+  throw new KmsToolkitError("USAGE", `${message}\n${usage}`);
+}
+
+/** Reads lines from standard input, one at a time, on a terminal or not. */
+export class LineReader {
+  #reader: ReadableStreamDefaultReader<string> | undefined;
+  #buffer = "";
+  #done = false;
+
+  /** Whether standard input is a terminal. */
+  readonly interactive = Deno.stdin.isTerminal();
+
+  #open(): ReadableStreamDefaultReader<string> {
+    this.#reader ??= Deno.stdin.readable
+      .pipeThrough(new TextDecoderStream())
+      .getReader();
+    return this.#reader;
+  }
+
+  /**
+   * Reads the next line without its line ending; `null` at end of input.
+   * On a terminal the label is shown on standard error first.
+   */
+  async readLine(label?: string): Promise<string | null> {
+    if (label && this.interactive) printErr(label);
+    for (;;) {
+      const newline = this.#buffer.indexOf("\n");
+      if (newline >= 0) {
+        const line = this.#buffer.slice(0, newline).replace(/\r$/, "");
+        this.#buffer = this.#buffer.slice(newline + 1);
+        return line;
+      }
+      if (this.#done) {
+        const rest = this.#buffer;
+        this.#buffer = "";
+        return rest.length > 0 ? rest : null;
+      }
+      const { value, done } = await this.#open().read();
+      if (done) this.#done = true;
+      else this.#buffer += value;
+    }
+  }
+
+  /** Releases standard input. */
+  close(): void {
+    this.#reader?.releaseLock();
+  }
+}
+
+/**
+ * Runs a script's main function: a toolkit error prints `error: message`
+ * on standard error and exits with its code; any other error is a bug and
+ * prints its stack trace. SIGINT removes unfinished output files.
+ */
+export async function runMain(main: () => Promise<void>): Promise<void> {
+  const onInterrupt = () => {
+    removePendingTemporaryFiles();
+    printErr("\nInterrupted; no file was written.\n");
+    Deno.exit(ExitCode.INTERRUPTED);
+  };
+  Deno.addSignalListener("SIGINT", onInterrupt);
+  try {
+    await main();
+  } catch (error) {
+    if (error instanceof KmsToolkitError) {
+      printErr(`error: ${error.message}\n`);
+      Deno.exit(exitCodeFor(error.code));
+    }
+    printErr(
+      "error: unexpected failure; this is a bug in kms-toolkit.\n" +
+        `${error instanceof Error ? error.stack : String(error)}\n`,
+    );
+    Deno.exit(ExitCode.INTERNAL);
+  } finally {
+    Deno.removeSignalListener("SIGINT", onInterrupt);
+  }
+}
+
+/** Parses a positive number of seconds into milliseconds. */
+export function parseTimeout(text: string | undefined, usage: string) {
+  if (text === undefined) return undefined;
+  const seconds = Number(text);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 3600) {
+    usageError(
+      `Invalid --timeout '${text}': expected seconds between 0 and 3600.`,
+      usage,
+    );
+  }
+  return Math.round(seconds * 1000);
+}
