@@ -1,0 +1,507 @@
+/**
+ * A strict parser of DER `SubjectPublicKeyInfo` (RFC 5280 section 4.1),
+ * the form in which KMS `GetPublicKey` returns a public key.
+ *
+ * ```asn1
+ * SubjectPublicKeyInfo ::= SEQUENCE {
+ *   algorithm         AlgorithmIdentifier,
+ *   subjectPublicKey  BIT STRING }
+ * AlgorithmIdentifier ::= SEQUENCE {
+ *   algorithm   OBJECT IDENTIFIER,
+ *   parameters  ANY DEFINED BY algorithm OPTIONAL }
+ * ```
+ *
+ * @module
+ */
+
+import { weierstrass } from "@noble/curves/abstract/weierstrass.js";
+import { ed25519 } from "@noble/curves/ed25519.js";
+import { p256, p384, p521 } from "@noble/curves/nist.js";
+import { secp256k1 } from "@noble/curves/secp256k1.js";
+import type { KeyType } from "./algorithms.ts";
+import {
+  decodeOid,
+  readChildren,
+  readDer,
+  readUnsignedInteger,
+  type Tlv,
+  toHex,
+} from "./der.ts";
+import { KmsToolkitError } from "./errors.ts";
+import { CurveOid, KeyAlgorithmOid } from "./oids.ts";
+
+/** A parsed `SubjectPublicKeyInfo`. Every byte array in it is a copy. */
+export interface ParsedSpki {
+  /** The whole SPKI DER. */
+  encoded: Uint8Array;
+  /** The `AlgorithmIdentifier` OID, such as `1.2.840.10045.2.1`. */
+  algorithmOid: string;
+  /** The named curve OID of an EC key, or `null` for other keys. */
+  parametersOid: string | null;
+  /** The key family, named by its JWK `kty`. */
+  keyType: KeyType;
+  /** The curve or ML-DSA parameter set, or `null` for RSA. */
+  curve:
+    | "P-256"
+    | "P-384"
+    | "P-521"
+    | "secp256k1"
+    | "SM2"
+    | "Ed25519"
+    | "ML-DSA-44"
+    | "ML-DSA-65"
+    | "ML-DSA-87"
+    | null;
+  /** The `subjectPublicKey` BIT STRING contents without the unused-bits byte. */
+  publicKey: Uint8Array;
+  /** The RSA modulus and exponent as unsigned magnitudes without sign bytes. */
+  rsa?: { modulus: Uint8Array; publicExponent: Uint8Array; bits: number };
+  /** The EC point's affine coordinates, each left-padded to the field size. */
+  ec?: { x: Uint8Array; y: Uint8Array };
+}
+
+type WeierstrassCurve = "P-256" | "P-384" | "P-521" | "secp256k1" | "SM2";
+type RawKeyCurve = "Ed25519" | "ML-DSA-44" | "ML-DSA-65" | "ML-DSA-87";
+
+// SM2 curve parameters (GB/T 32918.5-2017), as OpenSSL 3.0 prints them for
+// `openssl ecparam -name SM2 -param_enc explicit -text`.
+const SM2_P =
+  0xfffffffeffffffffffffffffffffffffffffffff00000000ffffffffffffffffn;
+const sm2Point = weierstrass({
+  p: SM2_P,
+  n: 0xfffffffeffffffffffffffffffffffff7203df6b21c6052b53bbf40939d54123n,
+  h: 1n,
+  a: SM2_P - 3n,
+  b: 0x28e9fa9e9d9f5e344d5a9e4bcf6509a7f39789f515ab8f92ddbcbd414d940e93n,
+  Gx: 0x32c4ae2c1f1981195f9904466a39c9948fe30bbff2660be1715a4589334c74c7n,
+  Gy: 0xbc3736a2f4f6779c59bdcee36b692153d0a9877cc62a474002df32e52139f0a0n,
+});
+
+interface CurveInfo {
+  curve: WeierstrassCurve;
+  size: number;
+  fromBytes: (
+    bytes: Uint8Array,
+  ) => { toBytes(compressed: boolean): Uint8Array };
+}
+
+const CURVES: Record<string, CurveInfo> = {
+  [CurveOid.secp256r1]: {
+    curve: "P-256",
+    size: 32,
+    fromBytes: (bytes) => p256.Point.fromBytes(bytes),
+  },
+  [CurveOid.secp384r1]: {
+    curve: "P-384",
+    size: 48,
+    fromBytes: (bytes) => p384.Point.fromBytes(bytes),
+  },
+  [CurveOid.secp521r1]: {
+    curve: "P-521",
+    size: 66,
+    fromBytes: (bytes) => p521.Point.fromBytes(bytes),
+  },
+  [CurveOid.secp256k1]: {
+    curve: "secp256k1",
+    size: 32,
+    fromBytes: (bytes) => secp256k1.Point.fromBytes(bytes),
+  },
+  [KeyAlgorithmOid.sm2]: {
+    curve: "SM2",
+    size: 32,
+    fromBytes: (bytes) => sm2Point.fromBytes(bytes),
+  },
+};
+
+// Keys whose subjectPublicKey is the raw public key: Ed25519 (RFC 8410)
+// and ML-DSA, with the public key lengths of FIPS 204 table 2.
+const RAW_KEYS: Record<
+  string,
+  { keyType: "OKP" | "AKP"; curve: RawKeyCurve; length: number }
+> = {
+  [KeyAlgorithmOid.idEd25519]: { keyType: "OKP", curve: "Ed25519", length: 32 },
+  [KeyAlgorithmOid.idMlDsa44]: {
+    keyType: "AKP",
+    curve: "ML-DSA-44",
+    length: 1312,
+  },
+  [KeyAlgorithmOid.idMlDsa65]: {
+    keyType: "AKP",
+    curve: "ML-DSA-65",
+    length: 1952,
+  },
+  [KeyAlgorithmOid.idMlDsa87]: {
+    keyType: "AKP",
+    curve: "ML-DSA-87",
+    length: 2592,
+  },
+};
+
+const NULL_TAG = 0x05;
+const OID_TAG = 0x06;
+const SEQUENCE_TAG = 0x30;
+const BIT_STRING_TAG = 0x03;
+const INTEGER_TAG = 0x02;
+
+function preview(der: Uint8Array): string {
+  const hex = toHex(der.subarray(0, 16));
+  return der.length > 16 ? `${hex}...` : hex;
+}
+
+/** Builds the error for one SPKI, so that every message names the input. */
+class SpkiErrors {
+  constructor(private readonly der: Uint8Array) {}
+
+  invalid(reason: string, cause?: unknown): KmsToolkitError {
+    return new KmsToolkitError(
+      "INVALID_INPUT",
+      `Cannot parse SubjectPublicKeyInfo '${preview(this.der)}' ` +
+        `(${this.der.length} bytes): ${reason}. Pass the DER public key ` +
+        "exactly as KMS GetPublicKey returns it.",
+      cause === undefined ? undefined : { cause },
+    );
+  }
+
+  unsupported(reason: string): KmsToolkitError {
+    return new KmsToolkitError(
+      "UNSUPPORTED_KEY",
+      `Cannot use SubjectPublicKeyInfo '${preview(this.der)}': ${reason}. ` +
+        "Use an RSA, ECC (NIST or secp256k1), Ed25519 or ML-DSA key.",
+    );
+  }
+
+  /** Runs a `der.ts` read, turning its error into one about this SPKI. */
+  read<T>(what: string, step: () => T): T {
+    try {
+      return step();
+    } catch (error) {
+      if (!(error instanceof KmsToolkitError)) throw error;
+      const detail = error.message.replace(/^Cannot parse DER: /, "")
+        .replace(/\.$/, "");
+      throw this.invalid(`invalid ${what} DER (${detail})`, error);
+    }
+  }
+}
+
+function bitLength(magnitude: Uint8Array): number {
+  const first = magnitude[0] ?? 0;
+  if (first === 0) return 0;
+  return (magnitude.length - 1) * 8 + (32 - Math.clz32(first));
+}
+
+function compareMagnitudes(a: Uint8Array, b: Uint8Array): number {
+  if (a.length !== b.length) return a.length - b.length;
+  for (let i = 0; i < a.length; i++) {
+    const diff = a[i]! - b[i]!;
+    if (diff !== 0) return diff;
+  }
+  return 0;
+}
+
+function parseRsa(
+  errors: SpkiErrors,
+  parameters: Tlv | undefined,
+  publicKey: Uint8Array,
+): ParsedSpki["rsa"] {
+  // RFC 3279 section 2.3.1: the parameters SHALL be NULL.
+  if (
+    parameters === undefined || parameters.tag !== NULL_TAG ||
+    parameters.contents.length !== 0
+  ) {
+    throw errors.invalid("rsaEncryption parameters must be NULL");
+  }
+
+  // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }
+  const integers = errors.read("RSAPublicKey", () => {
+    const sequence = readDer(publicKey, SEQUENCE_TAG);
+    return readChildren(sequence);
+  });
+  if (
+    integers.length !== 2 ||
+    integers.some((integer) => integer.tag !== INTEGER_TAG)
+  ) {
+    throw errors.invalid(
+      `RSAPublicKey has ${integers.length} elements, expected two INTEGERs`,
+    );
+  }
+  const [modulus, publicExponent] = errors.read(
+    "RSAPublicKey",
+    () => integers.map(readUnsignedInteger),
+  ) as [Uint8Array, Uint8Array];
+
+  if (bitLength(modulus) === 0 || (modulus.at(-1)! & 1) === 0) {
+    throw errors.invalid(`RSA modulus '${toHex(modulus)}' is not odd`);
+  }
+  const exponentHex = toHex(publicExponent);
+  if ((publicExponent.at(-1)! & 1) === 0 || bitLength(publicExponent) < 2) {
+    throw errors.invalid(
+      `RSA public exponent '${exponentHex}' is not an odd number of at least 3`,
+    );
+  }
+  if (compareMagnitudes(publicExponent, modulus) >= 0) {
+    throw errors.invalid(
+      `RSA public exponent '${exponentHex}' is not smaller than the modulus`,
+    );
+  }
+  return {
+    modulus: modulus.slice(),
+    publicExponent: publicExponent.slice(),
+    bits: bitLength(modulus),
+  };
+}
+
+function parseEcPoint(
+  errors: SpkiErrors,
+  info: CurveInfo,
+  publicKey: Uint8Array,
+): NonNullable<ParsedSpki["ec"]> {
+  const { curve, size } = info;
+  const prefix = publicKey[0];
+  const uncompressed = prefix === 0x04 && publicKey.length === 1 + 2 * size;
+  // RFC 5480 makes only the uncompressed form mandatory, so some SPKI
+  // sources send compressed points (SEC 1 section 2.3.3). Those are
+  // decompressed here.
+  const compressed = (prefix === 0x02 || prefix === 0x03) &&
+    publicKey.length === 1 + size;
+  if (!uncompressed && !compressed) {
+    throw errors.invalid(
+      `${curve} point of ${publicKey.length} bytes starting with ` +
+        `'${toHex(publicKey.subarray(0, 1))}' is neither uncompressed ` +
+        `(04, ${1 + 2 * size} bytes) nor compressed (02 or 03, ${1 + size} ` +
+        "bytes)",
+    );
+  }
+
+  let point: Uint8Array;
+  try {
+    point = info.fromBytes(publicKey).toBytes(false);
+  } catch (error) {
+    throw errors.invalid(`${curve} point is not on the curve`, error);
+  }
+  return {
+    x: point.slice(1, 1 + size),
+    y: point.slice(1 + size, 1 + 2 * size),
+  };
+}
+
+/**
+ * Parses a DER `SubjectPublicKeyInfo` and validates the key in it.
+ *
+ * Accepted keys: `rsaEncryption` with NULL parameters (RFC 3279);
+ * `id-ecPublicKey` with a named curve P-256, P-384, P-521, secp256k1 or
+ * SM2 and a point on that curve (RFC 5480); Ed25519 (RFC 8410); ML-DSA-44,
+ * ML-DSA-65 and ML-DSA-87 (RFC 9881). A compressed EC point is accepted and
+ * decompressed, so `ec` always has both coordinates.
+ *
+ * ML-DSA keys are checked by length only, because every bit pattern of
+ * that length decodes (FIPS 204 pkDecode).
+ *
+ * @param der The DER SPKI, as KMS `GetPublicKey` returns it.
+ * @returns The parsed key with copies of its parts.
+ * @throws {KmsToolkitError} `INVALID_INPUT` when the bytes are not a
+ * well-formed SPKI or the key in it is invalid, such as a wrong length, a
+ * point off the curve, unused bits or trailing bytes.
+ * @throws {KmsToolkitError} `UNSUPPORTED_KEY` for a well-formed SPKI of an
+ * algorithm or curve that this toolkit does not support.
+ * @throws {TypeError} When `der` is not a `Uint8Array`.
+ *
+ * @example
+ * ```ts
+ * import { parseSpki } from "./spki.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const { publicKey } = await crypto.subtle.generateKey(
+ *   { name: "ECDSA", namedCurve: "P-384" },
+ *   true,
+ *   ["sign", "verify"],
+ * );
+ * const der = new Uint8Array(await crypto.subtle.exportKey("spki", publicKey));
+ * const parsed = parseSpki(der);
+ * assert.equal(parsed.keyType, "EC");
+ * assert.equal(parsed.curve, "P-384");
+ * assert.equal(parsed.ec?.x.length, 48);
+ * ```
+ */
+export function parseSpki(der: Uint8Array): ParsedSpki {
+  if (!(der instanceof Uint8Array)) {
+    throw new TypeError(
+      `Cannot parse SubjectPublicKeyInfo of type '${typeof der}': expected ` +
+        "a Uint8Array.",
+    );
+  }
+  const encoded = der.slice();
+  const errors = new SpkiErrors(encoded);
+
+  const [algorithm, subjectPublicKey, ...extra] = errors.read(
+    "SubjectPublicKeyInfo",
+    () => readChildren(readDer(encoded, SEQUENCE_TAG)),
+  );
+  if (
+    algorithm?.tag !== SEQUENCE_TAG ||
+    subjectPublicKey?.tag !== BIT_STRING_TAG || extra.length > 0
+  ) {
+    throw errors.invalid(
+      "expected SEQUENCE { AlgorithmIdentifier, BIT STRING }",
+    );
+  }
+
+  const [oidTlv, parameters, ...extraParameters] = errors.read(
+    "AlgorithmIdentifier",
+    () => readChildren(algorithm),
+  );
+  if (oidTlv?.tag !== OID_TAG || extraParameters.length > 0) {
+    throw errors.invalid(
+      "expected AlgorithmIdentifier SEQUENCE { OBJECT IDENTIFIER, parameters }",
+    );
+  }
+  const algorithmOid = errors.read(
+    "algorithm OID",
+    () => decodeOid(oidTlv.contents),
+  );
+
+  const bits = subjectPublicKey.contents;
+  if (bits.length === 0) throw errors.invalid("empty BIT STRING");
+  if (bits[0] !== 0) {
+    throw errors.invalid(
+      `BIT STRING has ${bits[0]} unused bits, expected 0`,
+    );
+  }
+  const publicKey = bits.slice(1);
+  const base = { encoded, algorithmOid, publicKey };
+
+  if (algorithmOid === KeyAlgorithmOid.rsaEncryption) {
+    const rsa = parseRsa(errors, parameters, publicKey);
+    return {
+      ...base,
+      parametersOid: null,
+      keyType: "RSA",
+      curve: null,
+      rsa,
+    };
+  }
+
+  if (algorithmOid === KeyAlgorithmOid.idEcPublicKey) {
+    // RFC 5480 section 2.1.1: only namedCurve; implicitCurve and
+    // specifiedCurve MUST NOT be used.
+    if (parameters?.tag !== OID_TAG) {
+      throw errors.invalid(
+        "id-ecPublicKey parameters must be a named curve OID",
+      );
+    }
+    const curveOid = errors.read(
+      "curve OID",
+      () => decodeOid(parameters.contents),
+    );
+    const info = CURVES[curveOid];
+    if (info === undefined) {
+      throw errors.unsupported(`EC curve OID '${curveOid}' is not supported`);
+    }
+    const ec = parseEcPoint(errors, info, publicKey);
+    return {
+      ...base,
+      parametersOid: curveOid,
+      keyType: "EC",
+      curve: info.curve,
+      ec,
+    };
+  }
+
+  const raw = RAW_KEYS[algorithmOid];
+  if (raw === undefined) {
+    throw errors.unsupported(
+      `algorithm OID '${algorithmOid}' is not supported`,
+    );
+  }
+  // RFC 8410 and RFC 9881 require the parameters to be absent.
+  if (parameters !== undefined) {
+    throw errors.invalid(
+      `${raw.curve} AlgorithmIdentifier must have no parameters`,
+    );
+  }
+  if (publicKey.length !== raw.length) {
+    throw errors.invalid(
+      `${raw.curve} public key is ${publicKey.length} bytes, expected ` +
+        `${raw.length}`,
+    );
+  }
+  if (raw.curve === "Ed25519") {
+    try {
+      ed25519.Point.fromBytes(publicKey);
+    } catch (error) {
+      throw errors.invalid("Ed25519 public key is not a valid point", error);
+    }
+  }
+  return {
+    ...base,
+    parametersOid: null,
+    keyType: raw.keyType,
+    curve: raw.curve,
+  };
+}
+
+const EC_KEY_SPECS: Record<WeierstrassCurve, string> = {
+  "P-256": "ECC_NIST_P256",
+  "P-384": "ECC_NIST_P384",
+  "P-521": "ECC_NIST_P521",
+  "secp256k1": "ECC_SECG_P256K1",
+  "SM2": "SM2",
+};
+
+/**
+ * Names the KMS `KeySpec` that a parsed SPKI corresponds to.
+ *
+ * SM2 keys map to `SM2`, which is a KMS key spec (AWS China Regions only),
+ * so `keySpecEntry` and `chooseSigningAlgorithm` in `algorithms.ts` are
+ * where an SM2 key is rejected.
+ *
+ * @param parsed A key from {@linkcode parseSpki}.
+ * @returns The key spec, such as `RSA_2048`, `ECC_NIST_P256`,
+ * `ECC_SECG_P256K1`, `ECC_NIST_EDWARDS25519` or `ML_DSA_65`.
+ * @throws {KmsToolkitError} `UNSUPPORTED_KEY` for an RSA modulus that is not
+ * 2048, 3072 or 4096 bits, the only RSA sizes KMS creates.
+ * @throws {TypeError} When `parsed` did not come from `parseSpki`.
+ *
+ * @example
+ * ```ts
+ * import { parseSpki, spkiKeySpec } from "./spki.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const { publicKey } = await crypto.subtle.generateKey(
+ *   { name: "Ed25519" },
+ *   true,
+ *   ["sign", "verify"],
+ * ) as CryptoKeyPair;
+ * const der = new Uint8Array(await crypto.subtle.exportKey("spki", publicKey));
+ * assert.equal(spkiKeySpec(parseSpki(der)), "ECC_NIST_EDWARDS25519");
+ * ```
+ */
+export function spkiKeySpec(parsed: ParsedSpki): string {
+  switch (parsed.keyType) {
+    case "RSA": {
+      const bits = parsed.rsa?.bits;
+      if (bits === 2048 || bits === 3072 || bits === 4096) return `RSA_${bits}`;
+      throw new KmsToolkitError(
+        "UNSUPPORTED_KEY",
+        `Cannot use RSA key of '${bits}' bits: KMS keys have 2048, 3072 or ` +
+          "4096 bits. Use an RSA_2048, RSA_3072 or RSA_4096 key.",
+      );
+    }
+    case "EC": {
+      const keySpec = EC_KEY_SPECS[parsed.curve as WeierstrassCurve];
+      if (keySpec !== undefined) return keySpec;
+      break;
+    }
+    case "OKP":
+      if (parsed.curve === "Ed25519") return "ECC_NIST_EDWARDS25519";
+      break;
+    case "AKP":
+      if (parsed.curve?.startsWith("ML-DSA-")) {
+        return parsed.curve.replaceAll("-", "_");
+      }
+      break;
+  }
+  throw new TypeError(
+    `Cannot name the key spec of a ${parsed.keyType} key with curve ` +
+      `'${parsed.curve}': not a result of parseSpki`,
+  );
+}
