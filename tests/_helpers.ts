@@ -77,6 +77,21 @@ export async function runCommand(
   };
 }
 
+/**
+ * Returns the permission flags of the deno.json task that runs a script,
+ * so that tests run each script exactly as its task does.
+ */
+export function taskPermissions(script: string): string[] {
+  const config = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`));
+  const tasks = Object.values(config.tasks as Record<string, string>);
+  const command = tasks.find((task) => task.endsWith(`scripts/${script}`));
+  if (!command) throw new Error(`No deno.json task runs scripts/${script}`);
+  const words = command.match(/'[^']*'|\S+/g)!.map((word) =>
+    word.replace(/^'(.*)'$/, "$1")
+  );
+  return words.filter((word) => word.startsWith("--allow-"));
+}
+
 /** Runs one of the scripts with the permissions of its deno.json task. */
 export function runScript(
   name: string,
@@ -87,20 +102,11 @@ export function runScript(
     "run",
     "--quiet",
     "--no-prompt",
-    ...SCRIPT_PERMISSIONS,
+    ...taskPermissions(name),
     `${ROOT}scripts/${name}`,
     ...args,
   ], options);
 }
-
-/** The permission flags the script tasks in deno.json grant. */
-export const SCRIPT_PERMISSIONS = [
-  "--allow-net",
-  "--allow-env",
-  "--allow-read",
-  "--allow-write",
-  "--allow-sys=osRelease",
-];
 
 /** Runs OpenSSL with the given arguments. */
 export function openssl(
