@@ -1,0 +1,198 @@
+/**
+ * A local HTTP endpoint that speaks the AWS KMS JSON protocol on loopback,
+ * for tests, demos and trying the toolkit without AWS. Point
+ * `@aws-sdk/client-kms` at it with `endpoint: kms.url`.
+ *
+ * It creates real keys (RSA, NIST and secp256k1 ECC, Ed25519, ML-DSA, SM2,
+ * symmetric and HMAC), really signs and verifies with them, and mimics the
+ * errors, key states and message checks of KMS. SM2 keys cannot sign here.
+ *
+ * TESTING ONLY: keys live in memory and, with `statePath`, in a plain JSON
+ * file that holds their PRIVATE key material. Never keep keys there that
+ * protect anything.
+ *
+ * @module
+ */
+
+import { KmsToolkitError } from "../errors.ts";
+import type { FaultOptions } from "./faults.ts";
+import { KeyStore } from "./key_store.ts";
+import { type CallRecord, KmsServer } from "./server.ts";
+import type { LocalCredentials } from "./sigv4.ts";
+
+export type { FaultOptions } from "./faults.ts";
+export type { CallRecord } from "./server.ts";
+export type { LocalCredentials } from "./sigv4.ts";
+
+/** Options of {@linkcode startLocalKms}. */
+export interface LocalKmsOptions {
+  /**
+   * The address to bind: only loopback (127.0.0.0/8, `::1`, `localhost`).
+   * @default {"127.0.0.1"}
+   */
+  hostname?: string;
+  /**
+   * The port; 0 picks a free one.
+   * @default {0}
+   */
+  port?: number;
+  /**
+   * The region of ARNs, which SigV4 credential scopes must name.
+   * @default {"us-east-1"}
+   */
+  region?: string;
+  /**
+   * The account id of ARNs.
+   * @default {"111122223333"}
+   */
+  accountId?: string;
+  /**
+   * A JSON state file, loaded at start and written after every change. It
+   * holds PRIVATE key material: for testing only.
+   * @default {undefined} keys live in memory only
+   */
+  statePath?: string;
+  /**
+   * Gets one line per request: operation, key id, outcome, duration.
+   * @default {undefined} no logging
+   */
+  log?: (line: string) => void;
+  /**
+   * The faults to inject from the start.
+   * @default {{}} none
+   */
+  faults?: FaultOptions;
+  /**
+   * Credentials whose SigV4 signatures are verified; requests with another
+   * access key id or a wrong signature are rejected.
+   * @default {undefined} any access key id and signature pass
+   */
+  credentials?: LocalCredentials;
+}
+
+/** A running local KMS endpoint. */
+export interface LocalKms extends AsyncDisposable {
+  /** The base URL, such as `http://127.0.0.1:8081`. */
+  readonly url: string;
+  /** The bound port. */
+  readonly port: number;
+  /** The region of ARNs and credential scopes. */
+  readonly region: string;
+  /** Every request, in order, faulted ones included. */
+  calls: CallRecord[];
+  /**
+   * Replaces the active faults; their counters restart.
+   *
+   * @param faults The faults to inject.
+   * @throws {RangeError} When a count or delay is negative or fractional.
+   */
+  setFaults(faults: FaultOptions): void;
+  /** Stops the endpoint and closes its connections. */
+  close(): Promise<void>;
+}
+
+function isLoopback(hostname: string): boolean {
+  if (hostname === "localhost" || hostname === "::1" || hostname === "[::1]") {
+    return true;
+  }
+  const parts = hostname.split(".");
+  return parts.length === 4 && parts[0] === "127" &&
+    parts.every((part) =>
+      /^(0|[1-9]\d{0,2})$/.test(part) && Number(part) < 256
+    );
+}
+
+/**
+ * Starts a local KMS endpoint on loopback.
+ *
+ * @param options Address, region, account, state file, logging, faults.
+ * @returns The running endpoint; `await using` closes it.
+ * @throws {KmsToolkitError} `USAGE` when the hostname is not loopback or
+ * the port is out of range; `IO_FAILED` when the state file cannot be
+ * read or the port cannot be bound.
+ *
+ * @example
+ * ```ts
+ * import { startLocalKms } from "./mod.ts";
+ * import { CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
+ * import assert from "node:assert/strict";
+ *
+ * await using kms = await startLocalKms();
+ * const client = new KMSClient({ endpoint: kms.url, region: kms.region,
+ *   credentials: { accessKeyId: "AKIDLOCAL", secretAccessKey: "local" } });
+ * const { KeyMetadata } = await client.send(new CreateKeyCommand({
+ *   KeySpec: "ECC_NIST_P256", KeyUsage: "SIGN_VERIFY" }));
+ * assert.equal(KeyMetadata?.KeyState, "Enabled");
+ * client.destroy();
+ * ```
+ */
+export async function startLocalKms(
+  options: LocalKmsOptions = {},
+): Promise<LocalKms> {
+  const hostname = options.hostname ?? "127.0.0.1";
+  if (!isLoopback(hostname)) {
+    throw new KmsToolkitError(
+      "USAGE",
+      `Cannot bind the local KMS endpoint to '${hostname}': it is not a ` +
+        "loopback address. Use 127.0.0.1, ::1 or localhost.",
+    );
+  }
+  const port = options.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new KmsToolkitError(
+      "USAGE",
+      `Cannot bind the local KMS endpoint to port '${port}': it is not a ` +
+        "port number. Use 0 to 65535.",
+    );
+  }
+  const region = options.region ?? "us-east-1";
+  const accountId = options.accountId ?? "111122223333";
+  let store: KeyStore;
+  try {
+    store = await KeyStore.open({
+      region,
+      accountId,
+      statePath: options.statePath,
+    });
+  } catch (error) {
+    throw new KmsToolkitError(
+      "IO_FAILED",
+      `Cannot load state file '${options.statePath}': ${
+        error instanceof Error ? error.message : String(error)
+      } Pass another --state file or delete this one.`,
+      { cause: error },
+    );
+  }
+  let server: KmsServer;
+  try {
+    server = new KmsServer({
+      store,
+      hostname: hostname === "[::1]" ? "::1" : hostname,
+      port,
+      log: options.log,
+      faults: options.faults,
+      credentials: options.credentials,
+    });
+  } catch (error) {
+    if (error instanceof RangeError) throw error;
+    throw new KmsToolkitError(
+      "IO_FAILED",
+      `Cannot listen on ${hostname}:${port}: ${
+        error instanceof Error ? error.message : String(error)
+      }. Pick another port, or 0 for any free one.`,
+      { cause: error },
+    );
+  }
+  const host = hostname.includes(":") && !hostname.startsWith("[")
+    ? `[${hostname}]`
+    : hostname;
+  return {
+    url: `http://${host}:${server.port}`,
+    port: server.port,
+    region,
+    calls: server.calls,
+    setFaults: (faults) => server.setFaults(faults),
+    close: () => server.close(),
+    [Symbol.asyncDispose]: () => server.close(),
+  };
+}
