@@ -17,6 +17,7 @@
 import { KmsToolkitError } from "../errors.ts";
 import type { FaultOptions } from "./faults.ts";
 import { KeyStore } from "./key_store.ts";
+import { KmsError } from "./protocol.ts";
 import { type CallRecord, KmsServer } from "./server.ts";
 import type { LocalCredentials } from "./sigv4.ts";
 
@@ -87,6 +88,21 @@ export interface LocalKms extends AsyncDisposable {
    * @throws {RangeError} When a count or delay is negative or fractional.
    */
   setFaults(faults: FaultOptions): void;
+  /**
+   * Creates a key (and an alias) directly, as `CreateKey` and
+   * `CreateAlias` would; used by the CLI's `--create`.
+   *
+   * @param keySpec The `KeySpec`.
+   * @param options The `KeyUsage` (default SIGN_VERIFY, or the only usage
+   * of symmetric and HMAC key specs) and an alias name `alias/...`.
+   * @returns The new key's id and ARN.
+   * @throws {KmsToolkitError} `INVALID_INPUT` when KMS would reject the
+   * key spec, usage or alias.
+   */
+  createKey(
+    keySpec: string,
+    options?: { keyUsage?: string; alias?: string },
+  ): Promise<{ keyId: string; arn: string }>;
   /** Stops the endpoint and closes its connections. */
   close(): Promise<void>;
 }
@@ -192,6 +208,20 @@ export async function startLocalKms(
     region,
     calls: server.calls,
     setFaults: (faults) => server.setFaults(faults),
+    createKey: async (keySpec, createOptions) => {
+      try {
+        return await server.createKey(keySpec, createOptions);
+      } catch (error) {
+        if (!(error instanceof KmsError)) throw error;
+        throw new KmsToolkitError(
+          "INVALID_INPUT",
+          `Cannot create a ${keySpec} key${
+            createOptions?.alias ? ` with alias '${createOptions.alias}'` : ""
+          }: ${error.type}: ${error.message}`,
+          { cause: error },
+        );
+      }
+    },
     close: () => server.close(),
     [Symbol.asyncDispose]: () => server.close(),
   };

@@ -128,6 +128,45 @@ export class KmsServer {
     this.#faults.set(faults);
   }
 
+  /**
+   * Creates a key, and optionally an alias for it, without a request: the
+   * same checks as `CreateKey` and `CreateAlias`, not in the call log.
+   *
+   * @param keySpec The `KeySpec`.
+   * @param options The `KeyUsage` (by default SIGN_VERIFY where the key
+   * spec allows it, else its only usage) and an alias name.
+   * @returns The new key's id and ARN.
+   * @throws {KmsError} When KMS would reject the key spec, usage or alias.
+   */
+  async createKey(
+    keySpec: string,
+    options: { keyUsage?: string; alias?: string } = {},
+  ): Promise<{ keyId: string; arn: string }> {
+    const context: OperationContext = {
+      store: this.#options.store,
+      faults: {},
+      decoy: (spec) => this.#decoy(spec),
+    };
+    const keyUsage = options.keyUsage ??
+      (keySpec === "SYMMETRIC_DEFAULT"
+        ? "ENCRYPT_DECRYPT"
+        : keySpec.startsWith("HMAC_")
+        ? "GENERATE_VERIFY_MAC"
+        : "SIGN_VERIFY");
+    const created = await OPERATIONS.CreateKey!({
+      KeySpec: keySpec,
+      KeyUsage: keyUsage,
+    }, context);
+    const metadata = created.KeyMetadata as { KeyId: string; Arn: string };
+    if (options.alias !== undefined) {
+      await OPERATIONS.CreateAlias!({
+        AliasName: options.alias,
+        TargetKeyId: metadata.KeyId,
+      }, context);
+    }
+    return { keyId: metadata.KeyId, arn: metadata.Arn };
+  }
+
   /** Stops listening, closes open connections and waits for them. */
   async close(): Promise<void> {
     if (this.#closed) return;
