@@ -24,6 +24,7 @@ import {
   readChildren,
   readDer,
   readUnsignedInteger,
+  Tag,
   type Tlv,
   toHex,
 } from "./der.ts";
@@ -137,12 +138,6 @@ const RAW_KEYS: Record<
   },
 };
 
-const NULL_TAG = 0x05;
-const OID_TAG = 0x06;
-const SEQUENCE_TAG = 0x30;
-const BIT_STRING_TAG = 0x03;
-const INTEGER_TAG = 0x02;
-
 function preview(der: Uint8Array): string {
   const hex = toHex(der.subarray(0, 16));
   return der.length > 16 ? `${hex}...` : hex;
@@ -205,7 +200,7 @@ function parseRsa(
 ): ParsedSpki["rsa"] {
   // RFC 3279 section 2.3.1: the parameters SHALL be NULL.
   if (
-    parameters === undefined || parameters.tag !== NULL_TAG ||
+    parameters === undefined || parameters.tag !== Tag.NULL ||
     parameters.contents.length !== 0
   ) {
     throw errors.invalid("rsaEncryption parameters must be NULL");
@@ -213,12 +208,12 @@ function parseRsa(
 
   // RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }
   const integers = errors.read("RSAPublicKey", () => {
-    const sequence = readDer(publicKey, SEQUENCE_TAG);
+    const sequence = readDer(publicKey, Tag.SEQUENCE);
     return readChildren(sequence);
   });
   if (
     integers.length !== 2 ||
-    integers.some((integer) => integer.tag !== INTEGER_TAG)
+    integers.some((integer) => integer.tag !== Tag.INTEGER)
   ) {
     throw errors.invalid(
       `RSAPublicKey has ${integers.length} elements, expected two INTEGERs`,
@@ -334,11 +329,11 @@ export function parseSpki(der: Uint8Array): ParsedSpki {
 
   const [algorithm, subjectPublicKey, ...extra] = errors.read(
     "SubjectPublicKeyInfo",
-    () => readChildren(readDer(encoded, SEQUENCE_TAG)),
+    () => readChildren(readDer(encoded, Tag.SEQUENCE)),
   );
   if (
-    algorithm?.tag !== SEQUENCE_TAG ||
-    subjectPublicKey?.tag !== BIT_STRING_TAG || extra.length > 0
+    algorithm?.tag !== Tag.SEQUENCE ||
+    subjectPublicKey?.tag !== Tag.BIT_STRING || extra.length > 0
   ) {
     throw errors.invalid(
       "expected SEQUENCE { AlgorithmIdentifier, BIT STRING }",
@@ -349,7 +344,7 @@ export function parseSpki(der: Uint8Array): ParsedSpki {
     "AlgorithmIdentifier",
     () => readChildren(algorithm),
   );
-  if (oidTlv?.tag !== OID_TAG || extraParameters.length > 0) {
+  if (oidTlv?.tag !== Tag.OBJECT_IDENTIFIER || extraParameters.length > 0) {
     throw errors.invalid(
       "expected AlgorithmIdentifier SEQUENCE { OBJECT IDENTIFIER, parameters }",
     );
@@ -383,7 +378,7 @@ export function parseSpki(der: Uint8Array): ParsedSpki {
   if (algorithmOid === KeyAlgorithmOid.idEcPublicKey) {
     // RFC 5480 section 2.1.1: only namedCurve; implicitCurve and
     // specifiedCurve MUST NOT be used.
-    if (parameters?.tag !== OID_TAG) {
+    if (parameters?.tag !== Tag.OBJECT_IDENTIFIER) {
       throw errors.invalid(
         "id-ecPublicKey parameters must be a named curve OID",
       );
