@@ -47,7 +47,9 @@ export type ErrorCode =
   /** The output file exists and overwriting was not requested. */
   | "OUTPUT_EXISTS"
   /** Writing or reading a file failed. */
-  | "IO_FAILED";
+  | "IO_FAILED"
+  /** The Deno permissions the program runs with do not allow a step. */
+  | "PERMISSION_DENIED";
 
 /**
  * An error that a user or caller can act on: the message says what failed,

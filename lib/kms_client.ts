@@ -239,6 +239,14 @@ export function translateKmsError(
       );
   }
 
+  if (name === "NotCapable" || name === "PermissionDenied") {
+    return make(
+      "PERMISSION_DENIED",
+      `Cannot call KMS ${context.operation}: ${sdk.message} Run the ` +
+        "script through its deno task, or add that permission to the " +
+        "deno run flags.",
+    );
+  }
   if (sdk.message === "Region is missing") {
     return make(
       "KMS_NO_REGION",

@@ -14,7 +14,7 @@ export const ExitCode = {
   OK: 0,
   /** A KMS call failed (not found, denied, throttled, unreachable, ...). */
   KMS_FAILED: 1,
-  /** Bad flags or bad input. */
+  /** Bad flags, bad input, or a Deno permission the run lacks. */
   USAGE: 2,
   /** The key cannot do what was requested. */
   UNSUPPORTED_KEY: 3,
@@ -30,6 +30,7 @@ export const ExitCode = {
 
 function exitCodeFor(code: ErrorCode): number {
   if (code === "USAGE" || code === "INVALID_INPUT") return ExitCode.USAGE;
+  if (code === "PERMISSION_DENIED") return ExitCode.USAGE;
   if (code === "UNSUPPORTED_KEY") return ExitCode.UNSUPPORTED_KEY;
   if (code === "VERIFY_FAILED") return ExitCode.VERIFY_FAILED;
   if (code === "OUTPUT_EXISTS" || code === "IO_FAILED") return ExitCode.OUTPUT;
