@@ -509,7 +509,7 @@ export function parseSubjectAltNames(entries: string[]): GeneralName[] {
   for (const entry of entries) {
     for (const piece of entry.split(SAN_SPLIT)) {
       const item = piece.trim();
-      if (item === "") continue;
+      if (/^[\s,]*$/.test(item)) continue;
       const name = parseGeneralName(item);
       const key = nameKey(name);
       const first = seen.get(key);

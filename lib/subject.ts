@@ -381,12 +381,10 @@ function tagProblem(tag: number, value: string): string | null {
   }
 }
 
-/** Finds the first C0 control character or DEL. */
-function findControl(value: string): string | undefined {
-  return [...value].find((char) => {
-    const point = char.codePointAt(0)!;
-    return point <= 0x1f || point === 0x7f;
-  });
+/** Tells whether a character is a C0 or C1 control character or DEL. */
+function isControl(char: string): boolean {
+  const point = char.codePointAt(0)!;
+  return point <= 0x1f || (point >= 0x7f && point <= 0x9f);
 }
 const LONE_SURROGATE =
   /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
@@ -426,7 +424,7 @@ function checkValue(
       "Pass well-formed Unicode text.",
     );
   }
-  const control = findControl(value);
+  const control = [...value].find(isControl);
   if (control !== undefined) {
     throw fail(
       `${label} contains the control character ${codePoint(control)}`,
@@ -1040,8 +1038,9 @@ function toSubject(
  * Values are checked: C and jurisdictionC are two uppercase letters
  * (PrintableString), emailAddress and DC ASCII (IA5String), serialNumber
  * and dnQualifier PrintableString characters, and everything else is
- * UTF8String. Empty values, control characters, unpaired surrogates and
- * values over their RFC 5280 upper bound are rejected. A dotted OID of a
+ * UTF8String. Empty values, control characters (U+0000 to U+001F and
+ * U+007F to U+009F), unpaired surrogates and values over their upper
+ * bound (RFC 5280 Appendix A, X.520) are rejected. A dotted OID of a
  * known attribute follows that attribute's rules; any other OID is
  * UTF8String.
  *
@@ -1262,12 +1261,6 @@ export interface FormatSubjectOptions {
   format?: "openssl" | "rfc4514";
 }
 
-/** Tells whether a character is a C0 or C1 control character or DEL. */
-function isDisplayControl(char: string): boolean {
-  const point = char.codePointAt(0)!;
-  return point <= 0x1f || (point >= 0x7f && point <= 0x9f);
-}
-
 function hexEscape(char: string): string {
   return Array.from(
     new TextEncoder().encode(char),
@@ -1278,7 +1271,7 @@ function hexEscape(char: string): string {
 function escapeValue(value: string, specials: string): string {
   const chars = [...value];
   return chars.map((char, index) => {
-    if (isDisplayControl(char)) return hexEscape(char);
+    if (isControl(char)) return hexEscape(char);
     if (specials.includes(char)) return `\\${char}`;
     if (char === " " && (index === 0 || index === chars.length - 1)) {
       return "\\ ";
