@@ -34,7 +34,7 @@ GetPublicKey, Sign, Verify, ListKeys, ListAliases, CreateAlias,
 DeleteAlias, DisableKey, EnableKey, ScheduleKeyDeletion and
 CancelKeyDeletion.
 
-FOR TESTING ONLY. The --state file holds the PRIVATE key material of
+FOR TESTING ONLY. The --state file contains the PRIVATE key material of
 every key in plain JSON (mode 0600). Never keep keys there that protect
 anything.
 

@@ -8,17 +8,17 @@
 /** Faults that the endpoint injects; all are off by default. */
 export interface FaultOptions {
   /**
-   * Milliseconds to wait before answering every request.
+   * Milliseconds to wait before responding to each request.
    * @default {0}
    */
   delayMs?: number;
   /**
-   * Answer the first N requests with 400 `ThrottlingException`.
+   * Respond to the first N requests with 400 `ThrottlingException`.
    * @default {0}
    */
   throttleFirst?: number;
   /**
-   * Answer the N requests after the throttled ones with 500
+   * Respond to the N requests after the throttled ones with 500
    * `KMSInternalException`.
    * @default {0}
    */
@@ -40,17 +40,17 @@ export interface FaultOptions {
    */
   truncateResponse?: boolean;
   /**
-   * Close every connection after reading the request, without answering.
+   * Close every connection after reading the request, without a response.
    * @default {false}
    */
   refuseConnections?: boolean;
 }
 
-/** The fault, if any, that answers a request instead of the operation. */
+/** The fault, if any, that responds to a request instead of the operation. */
 export type EarlyFault = "ThrottlingException" | "KMSInternalException" | null;
 
 /**
- * Holds the active faults and the request counter that `throttleFirst` and
+ * Stores the active faults and the request counter that `throttleFirst` and
  * `failFirst` count with; the counter restarts whenever faults are set.
  *
  * @example
@@ -104,10 +104,10 @@ export class FaultState {
   }
 
   /**
-   * Counts one request and tells which early fault, if any, answers it:
+   * Counts one request and returns the early fault, if any, for it:
    * first `throttleFirst` throttles, then `failFirst` internal errors.
    *
-   * @returns The `__type` to answer with, or `null` to go on.
+   * @returns The `__type` to respond with, or `null` to run the operation.
    */
   nextEarlyFault(): EarlyFault {
     const index = this.#count++;

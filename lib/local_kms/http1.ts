@@ -1,7 +1,7 @@
 /**
  * A small HTTP/1.1 server side over a TCP connection: enough to read the
- * requests that AWS SDKs send and to answer them, with keep-alive, and to
- * cut a response short or close without answering when a fault asks.
+ * requests that AWS SDKs send and to respond to them, with keep-alive, and to
+ * cut a response short or close without a response when a fault requests it.
  *
  * The endpoint frames HTTP itself instead of using `Deno.serve` so that
  * faults can abort a connection in the middle of a body.
@@ -33,15 +33,15 @@ export interface HttpResponse {
   body: Uint8Array;
 }
 
-/** An HTTP framing error, answered with `status` and a closed connection. */
+/** An HTTP framing error, sent as `status` before the connection closes. */
 export class HttpFramingError extends Error {
-  /** The status to answer with. */
+  /** The status to respond with. */
   readonly status: number;
 
   /**
    * Creates the error.
    *
-   * @param status The status to answer with, such as 400 or 413.
+   * @param status The status to respond with, such as 400 or 413.
    * @param message What is wrong with the request.
    */
   constructor(status: number, message: string) {

@@ -43,11 +43,8 @@ export type KeyMaterial =
   }
   | { kind: "SECRET"; bytes: Uint8Array };
 
-/**
- * The SM2 curve of GB/T 32918.5 (the `sm2p256v1` parameters), as a noble
- * point constructor.
- */
-export const Sm2Point = weierstrass({
+// The SM2 curve of GB/T 32918.5 (the sm2p256v1 parameters).
+const Sm2Point = weierstrass({
   p: 0xfffffffeffffffffffffffffffffffffffffffff00000000ffffffffffffffffn,
   a: 0xfffffffeffffffffffffffffffffffffffffffff00000000fffffffffffffffcn,
   b: 0x28e9fa9e9d9f5e344d5a9e4bcf6509a7f39789f515ab8f92ddbcbd414d940e93n,
@@ -308,7 +305,7 @@ export function spkiOf(material: KeyMaterial): Uint8Array {
 
 /**
  * Converts key material to the JSON form of the state file. The result
- * holds PRIVATE key material.
+ * contains PRIVATE key material.
  *
  * @param material The key material.
  * @returns A JSON-safe object.

@@ -2,8 +2,8 @@
  * Keys, aliases and key states of the local KMS endpoint, the resolution
  * of the four key id forms, and the optional state file.
  *
- * The state file is for testing only: it holds PRIVATE key material in
- * plain JSON (mode 0600).
+ * The state file is for testing only: it contains PRIVATE key material
+ * in plain JSON (mode 0600).
  *
  * @module
  */
@@ -146,13 +146,13 @@ export class KeyStore {
     return `arn:aws:kms:${this.region}:${this.accountId}:${kind}/${name}`;
   }
 
-  /** All keys, in creation order. */
+  /** Lists all keys, in creation order. */
   keys(): KeyRecord[] {
     this.#purge();
     return [...this.#keys.values()];
   }
 
-  /** All aliases, sorted by name. */
+  /** Lists all aliases, sorted by name. */
   aliases(): AliasRecord[] {
     this.#purge();
     return [...this.#aliases.values()].sort((a, b) =>
@@ -352,7 +352,7 @@ export class KeyStore {
     const state = {
       format: "local-kms-state",
       version: 1,
-      warning: "TESTING ONLY: this file holds PRIVATE key material.",
+      warning: "TESTING ONLY: this file contains PRIVATE key material.",
       region: this.region,
       accountId: this.accountId,
       keys: [...this.#keys.values()].map((key) => ({

@@ -8,7 +8,7 @@
  * errors, key states and message checks of KMS. SM2 keys cannot sign here.
  *
  * TESTING ONLY: keys live in memory and, with `statePath`, in a plain JSON
- * file that holds their PRIVATE key material. Never keep keys there that
+ * file that contains their PRIVATE key material. Never keep keys there that
  * protect anything.
  *
  * @module
@@ -49,7 +49,7 @@ export interface LocalKmsOptions {
   accountId?: string;
   /**
    * A JSON state file, loaded at start and written after every change. It
-   * holds PRIVATE key material: for testing only.
+   * contains PRIVATE key material, so use it for testing only.
    * @default {undefined} keys live in memory only
    */
   statePath?: string;

@@ -32,7 +32,7 @@ import {
 } from "./signing.ts";
 import type { FaultOptions } from "./faults.ts";
 
-/** What an operation can use besides its request. */
+/** The state and hooks that an operation uses besides its request. */
 export interface OperationContext {
   /** The keys and aliases. */
   store: KeyStore;

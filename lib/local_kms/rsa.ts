@@ -14,6 +14,8 @@
 
 import { sha256, sha384, sha512 } from "@noble/hashes/sha2.js";
 import type { HashName } from "../algorithms.ts";
+
+export type { HashName } from "../algorithms.ts";
 import { bytesEqual, concatBytes, fromHex } from "../der.ts";
 
 /** An RSA private key with its CRT parameters (RFC 8017 section 3.2). */

@@ -123,7 +123,7 @@ const DIGEST_BYTES: Record<HashName | "SM3", number> = {
   SM3: 32,
 };
 
-/** What `Sign` and `Verify` were asked to do. */
+/** The key and members of a `Sign` or `Verify` request. */
 export interface SignatureRequest {
   /** The key's ARN, for error messages. */
   arn: string;
