@@ -191,3 +191,51 @@ Deno.test("local_kms CLI help warns of keys", async () => {
     assert.ok(result.stdout.includes(flag), flag);
   }
 });
+
+Deno.test("local_kms CLI narrowed permissions", async () => {
+  await using dir = await tempDir();
+  const state = `${dir.path}/state.json`;
+  // Exactly what the script needs: the bind address and the state folder.
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      "--no-prompt",
+      "--allow-net=127.0.0.1",
+      `--allow-read=${dir.path}`,
+      `--allow-write=${dir.path}`,
+      SCRIPT,
+      "--port",
+      "0",
+      "--state",
+      state,
+      "--create",
+      "ECC_NIST_P256",
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let stdout = "";
+  while (!/listening on http:\/\/127\.0\.0\.1:\d+\n/.test(stdout)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    stdout += value;
+  }
+  assert.match(
+    stdout,
+    /^Created ECC_NIST_P256 key /m,
+    await Promise.race([
+      stderr,
+      Promise.resolve(stdout),
+    ]),
+  );
+  child.kill("SIGTERM");
+  const status = await child.status;
+  while (!(await reader.read()).done);
+  assert.equal(status.code, 0, await stderr);
+  const saved = JSON.parse(await Deno.readTextFile(state));
+  assert.equal(saved.keys.length, 1);
+});

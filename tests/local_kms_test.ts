@@ -1178,3 +1178,69 @@ Deno.test("local KMS logs each request", async () => {
   ]);
   client.destroy();
 });
+
+/** Reads from a connection until `done` accepts the text so far. */
+async function readUntil(
+  conn: Deno.Conn,
+  done: (text: string) => boolean,
+): Promise<string> {
+  const buffer = new Uint8Array(64 * 1024);
+  let text = "";
+  while (!done(text)) {
+    const n = await conn.read(buffer);
+    if (n === null) break;
+    text += new TextDecoder().decode(buffer.subarray(0, n));
+  }
+  return text;
+}
+
+Deno.test("local KMS keep-alive and 100-continue", async () => {
+  await using kms = await startLocalKms();
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: kms.port });
+  const head = (extra: string, length: number) =>
+    new TextEncoder().encode(
+      "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
+        "Content-Type: application/x-amz-json-1.1\r\n" +
+        "X-Amz-Target: TrentService.ListKeys\r\n" +
+        "X-Amz-Date: 20250101T000000Z\r\n" +
+        `Authorization: ${GOOD_AUTH}\r\n${extra}` +
+        `Content-Length: ${length}\r\n\r\n`,
+    );
+  const complete = (text: string) => text.endsWith('"Truncated":false}');
+
+  // The server waits for the body only after sending 100 Continue.
+  await conn.write(head("Expect: 100-continue\r\n", 2));
+  const interim = await readUntil(conn, (text) => text.includes("\r\n\r\n"));
+  assert.match(interim, /^HTTP\/1\.1 100 Continue\r\n\r\n$/);
+  await conn.write(new TextEncoder().encode("{}"));
+  const first = await readUntil(conn, complete);
+  assert.match(first, /^HTTP\/1\.1 200 OK\r\n/);
+  assert.match(first, /\r\nConnection: keep-alive\r\n/i);
+  assert.match(first, /\r\nx-amzn-RequestId: [0-9a-f-]{36}\r\n/);
+
+  // A second request on the same connection.
+  await conn.write(head("", 2));
+  await conn.write(new TextEncoder().encode("{}"));
+  const second = await readUntil(conn, complete);
+  assert.match(second, /^HTTP\/1\.1 200 OK\r\n/);
+  conn.close();
+  assert.deepEqual(kms.calls.map((call) => call.outcome), ["OK", "OK"]);
+});
+
+Deno.test("local KMS state write failure", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "kms-toolkit-test-" });
+  await using kms = await startLocalKms({ statePath: `${dir}/state.json` });
+  await Deno.remove(dir, { recursive: true });
+  const client = clientFor(kms, { maxAttempts: 1 });
+  await assertKmsError(
+    client.send(new CreateKeyCommand({})),
+    {
+      type: KMSInternalException,
+      name: "KMSInternalException",
+      status: 500,
+      message: "Cannot write state file",
+    },
+  );
+  assert.deepEqual(kms.calls.at(-1)!.outcome, "KMSInternalException");
+  client.destroy();
+});

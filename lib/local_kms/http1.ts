@@ -85,6 +85,7 @@ const REASONS: Record<number, string> = {
  */
 export class HttpReader {
   #source: { read(buffer: Uint8Array): Promise<number | null> };
+  #onContinue?: () => Promise<void>;
   #buffer: Uint8Array = new Uint8Array(0);
   #eof = false;
 
@@ -92,9 +93,15 @@ export class HttpReader {
    * Wraps a readable connection.
    *
    * @param source Anything with a `read` like `Deno.Conn`.
+   * @param onContinue Sends `100 Continue` for requests that carry
+   * `Expect: 100-continue`, before their body is read.
    */
-  constructor(source: { read(buffer: Uint8Array): Promise<number | null> }) {
+  constructor(
+    source: { read(buffer: Uint8Array): Promise<number | null> },
+    onContinue?: () => Promise<void>,
+  ) {
     this.#source = source;
+    this.#onContinue = onContinue;
   }
 
   async #fill(): Promise<boolean> {
@@ -174,6 +181,9 @@ export class HttpReader {
       const value = line.slice(colon + 1).trim();
       const old = headers.get(name);
       headers.set(name, old === undefined ? value : `${old},${value}`);
+    }
+    if (headers.get("expect")?.toLowerCase() === "100-continue") {
+      await this.#onContinue?.();
     }
     const body = await this.#body(headers);
     return { method: parts[1]!, target: parts[2]!, headers, body };

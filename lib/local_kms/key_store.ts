@@ -9,6 +9,7 @@
  */
 
 import { dirname, join } from "node:path";
+import { KmsToolkitError } from "../errors.ts";
 import {
   type KeyMaterial,
   materialFromJson,
@@ -219,7 +220,8 @@ export class KeyStore {
    *
    * @param fields The key's spec, usage, description, tags and material.
    * @returns The new key.
-   * @throws {Error} When the state file cannot be written.
+   * @throws {KmsToolkitError} `IO_FAILED` when the state file cannot be
+   * written.
    */
   async addKey(
     fields: Pick<
@@ -337,7 +339,7 @@ export class KeyStore {
    * Writes the state file, if any, atomically: a temporary file with mode
    * 0600 in the same folder, then a rename over the old one.
    *
-   * @throws {Error} When the file cannot be written.
+   * @throws {KmsToolkitError} `IO_FAILED` when the file cannot be written.
    */
   save(): Promise<void> {
     // One write at a time, each with the state as it is when it starts.
@@ -374,7 +376,13 @@ export class KeyStore {
       await Deno.rename(temp, path);
     } catch (error) {
       await Deno.remove(temp).catch(() => {});
-      throw error;
+      throw new KmsToolkitError(
+        "IO_FAILED",
+        `Cannot write state file '${path}': ${
+          error instanceof Error ? error.message : String(error)
+        }. Allow reading and writing its folder, or pick another path.`,
+        { cause: error },
+      );
     }
   }
 

@@ -200,7 +200,12 @@ export class KmsServer {
   }
 
   async #serve(conn: Deno.Conn): Promise<void> {
-    const reader: HttpReaderType = new HttpReader(conn);
+    const reader: HttpReaderType = new HttpReader(conn, async () => {
+      const line = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
+      for (let offset = 0; offset < line.length;) {
+        offset += await conn.write(line.subarray(offset));
+      }
+    });
     for (;;) {
       let request: HttpRequest | null;
       try {

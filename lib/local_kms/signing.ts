@@ -479,8 +479,8 @@ export function garbageSignature(material: KeyMaterial): Uint8Array {
       length = Math.ceil(material.key.n.toString(16).length / 2);
       break;
     case "EC":
-      // A DER SEQUENCE of two full-size INTEGERs.
-      length = 2 * (material.point.length - 1) / 2 + 6;
+      // A DER SEQUENCE of two full-size INTEGERs: 2 * size + 6 bytes.
+      length = material.point.length - 1 + 6;
       break;
     case "ML-DSA":
       length = { "44": 2420, "65": 3309, "87": 4627 }[material.level];
