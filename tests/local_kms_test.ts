@@ -8,6 +8,7 @@ import {
   DescribeKeyCommand,
   DisabledException,
   DisableKeyCommand,
+  DryRunOperationException,
   EnableKeyCommand,
   GetPublicKeyCommand,
   InvalidKeyUsageException,
@@ -673,6 +674,23 @@ Deno.test("local KMS sign and verify errors", async () => {
         },
       );
   }
+
+  // DryRun checks the request, then stops short of signing.
+  await assertKmsError(
+    client.send(
+      new SignCommand({
+        KeyId: p256,
+        Message: MESSAGE,
+        SigningAlgorithm: "ECDSA_SHA_256",
+        DryRun: true,
+      }),
+    ),
+    {
+      type: DryRunOperationException,
+      name: "DryRunOperationException",
+      status: 412,
+    },
+  );
 
   // A bad signature is an error, never SignatureValid false.
   const good = (await sign(client, p256, "ECDSA_SHA_256")).Signature!;
