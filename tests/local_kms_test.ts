@@ -1012,7 +1012,7 @@ Deno.test("local KMS state file survives restart", async () => {
   );
 });
 
-/** The two INTEGERs of a short DER `SEQUENCE { r, s }`, without sign bytes. */
+/** Reads the two INTEGERs of a short DER `SEQUENCE { r, s }` without sign bytes. */
 function derInts(der: Uint8Array): [Uint8Array, Uint8Array] {
   assert.equal(der[0], 0x30);
   let offset = der[1]! & 0x80 ? 3 : 2;
