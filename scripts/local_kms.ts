@@ -28,8 +28,8 @@ ${USAGE}
 
 Point an SDK or a script at it with --endpoint-url http://HOST:PORT and
 any credentials. It creates real keys and really signs with them: RSA,
-ECC (NIST, secp256k1, Ed25519), ML-DSA, symmetric and HMAC keys; SM2 keys
-export a public key but cannot sign. Serves CreateKey, DescribeKey,
+ECC (NIST, secp256k1, Ed25519), SM2 and ML-DSA; it also makes symmetric
+and HMAC keys, which cannot sign. Serves CreateKey, DescribeKey,
 GetPublicKey, Sign, Verify, ListKeys, ListAliases, CreateAlias,
 DeleteAlias, DisableKey, EnableKey, ScheduleKeyDeletion and
 CancelKeyDeletion.

@@ -4,9 +4,9 @@ import {
   GetPublicKeyCommand,
   type GetPublicKeyCommandOutput,
   KMSClient,
+  KMSInvalidSignatureException,
   SignCommand,
   type SigningAlgorithmSpec,
-  UnsupportedOperationException,
   VerifyCommand,
 } from "@aws-sdk/client-kms";
 import { ed25519ph } from "@noble/curves/ed25519.js";
@@ -581,7 +581,7 @@ Deno.test("local KMS ML-DSA pure and external mu", async (t) => {
   f.client.destroy();
 });
 
-Deno.test("local KMS SM2 exports a curve point", async () => {
+Deno.test("local KMS SM2DSA for OpenSSL", async () => {
   await using kms = await startLocalKms();
   await using dir = await tempDir();
   const f = fixture(kms.url);
@@ -589,7 +589,8 @@ Deno.test("local KMS SM2 exports a curve point", async () => {
   const got = await f.publicKey(keyId);
   assert.equal(got.KeySpec, "SM2");
   assert.deepEqual(got.SigningAlgorithms, ["SM2DSA"]);
-  await Deno.writeFile(`${dir.path}/sm2.der`, got.PublicKey!);
+  const pub = `${dir.path}/sm2.der`;
+  await Deno.writeFile(pub, got.PublicKey!);
   // OpenSSL decodes the point on its own SM2 curve, which checks it.
   const text = await openssl([
     "pkey",
@@ -597,19 +598,61 @@ Deno.test("local KMS SM2 exports a curve point", async () => {
     "-inform",
     "DER",
     "-in",
-    `${dir.path}/sm2.der`,
+    pub,
     "-text",
     "-noout",
   ]);
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /ASN1 OID: SM2/);
+
+  // RAW: KMS hashes SM3(Z_A || M) with the default distinguishing ID.
+  await Deno.writeFile(`${dir.path}/data`, MESSAGE);
+  const raw = await f.sign(keyId, "SM2DSA", MESSAGE);
+  await Deno.writeFile(`${dir.path}/raw.sig`, raw);
+  const dgst = (id: string) =>
+    openssl([
+      "dgst",
+      "-sm3",
+      "-keyform",
+      "DER",
+      "-verify",
+      pub,
+      "-sigopt",
+      `distid:${id}`,
+      "-signature",
+      `${dir.path}/raw.sig`,
+      `${dir.path}/data`,
+    ]);
+  const ok = await dgst("1234567812345678");
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /Verified OK/);
+  assert.notEqual((await dgst("another-id")).code, 0);
+
+  // DIGEST: the 32 bytes are the e that SM2DSA signs as is.
+  const e = crypto.getRandomValues(new Uint8Array(32));
+  await Deno.writeFile(`${dir.path}/e`, e);
+  const signed = await f.sign(keyId, "SM2DSA", e, "DIGEST");
+  await Deno.writeFile(`${dir.path}/e.sig`, signed);
+  const checked = await openssl([
+    "pkeyutl",
+    "-verify",
+    "-pubin",
+    "-keyform",
+    "DER",
+    "-inkey",
+    pub,
+    "-in",
+    `${dir.path}/e`,
+    "-sigfile",
+    `${dir.path}/e.sig`,
+  ]);
+  assert.equal(checked.code, 0, checked.stderr);
+  assert.match(checked.stdout, /Signature Verified Successfully/);
+  assert.ok(await f.kmsVerify(keyId, "SM2DSA", MESSAGE, raw));
+  assert.ok(await f.kmsVerify(keyId, "SM2DSA", e, signed, "DIGEST"));
   await assert.rejects(
-    f.sign(keyId, "SM2DSA", MESSAGE),
-    (error: Error) => {
-      assert.ok(error instanceof UnsupportedOperationException);
-      assert.match(error.message, /SM2DSA is not implemented/);
-      return true;
-    },
+    f.kmsVerify(keyId, "SM2DSA", e, raw, "DIGEST"),
+    KMSInvalidSignatureException,
   );
   f.client.destroy();
 });

@@ -6,7 +6,6 @@
  * @module
  */
 
-import { weierstrass } from "@noble/curves/abstract/weierstrass.js";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { p256, p384, p521 } from "@noble/curves/nist.js";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
@@ -22,6 +21,7 @@ import {
 } from "../der.ts";
 import { CurveOid, KeyAlgorithmOid } from "../oids.ts";
 import { rsaKeyFromJwk, type RsaPrivateKey } from "./rsa.ts";
+import { randomSm2Scalar, sm2PublicPoint } from "./sm2.ts";
 
 /** Elliptic curves of the ECC key specs. */
 export type EcCurve = "P-256" | "P-384" | "P-521" | "secp256k1" | "SM2";
@@ -42,17 +42,6 @@ export type KeyMaterial =
     secretKey: Uint8Array;
   }
   | { kind: "SECRET"; bytes: Uint8Array };
-
-// The SM2 curve of GB/T 32918.5 (the sm2p256v1 parameters).
-const Sm2Point = weierstrass({
-  p: 0xfffffffeffffffffffffffffffffffffffffffff00000000ffffffffffffffffn,
-  a: 0xfffffffeffffffffffffffffffffffffffffffff00000000fffffffffffffffcn,
-  b: 0x28e9fa9e9d9f5e344d5a9e4bcf6509a7f39789f515ab8f92ddbcbd414d940e93n,
-  n: 0xfffffffeffffffffffffffffffffffff7203df6b21c6052b53bbf40939d54123n,
-  h: 1n,
-  Gx: 0x32c4ae2c1f1981195f9904466a39c9948fe30bbff2660be1715a4589334c74c7n,
-  Gy: 0xbc3736a2f4f6779c59bdcee36b692153d0a9877cc62a474002df32e52139f0a0n,
-});
 
 /** The noble ML-DSA instance of each parameter set. */
 export const ML_DSA = { "44": ml_dsa44, "65": ml_dsa65, "87": ml_dsa87 };
@@ -112,29 +101,9 @@ function ecPoint(curve: EcCurve, d: Uint8Array): Uint8Array {
       return p521.getPublicKey(d, false);
     case "secp256k1":
       return secp256k1.getPublicKey(d, false);
-    case "SM2": {
-      let scalar = 0n;
-      for (const byte of d) scalar = (scalar << 8n) | BigInt(byte);
-      return Sm2Point.BASE.multiply(scalar).toBytes(false);
-    }
+    case "SM2":
+      return sm2PublicPoint(d);
   }
-}
-
-function randomSm2Scalar(): Uint8Array {
-  // SM2 signing needs d in [1, n-2]; reduce 48 random bytes to keep the
-  // bias negligible.
-  const n = Sm2Point.CURVE().n;
-  let value = 0n;
-  for (const byte of crypto.getRandomValues(new Uint8Array(48))) {
-    value = (value << 8n) | BigInt(byte);
-  }
-  value = value % (n - 2n) + 1n;
-  const out = new Uint8Array(32);
-  for (let i = 31; i >= 0; i--) {
-    out[i] = Number(value & 0xffn);
-    value >>= 8n;
-  }
-  return out;
 }
 
 /**

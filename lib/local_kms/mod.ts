@@ -5,7 +5,7 @@
  *
  * It creates real keys (RSA, NIST and secp256k1 ECC, Ed25519, ML-DSA, SM2,
  * symmetric and HMAC), really signs and verifies with them, and mimics the
- * errors, key states and message checks of KMS. SM2 keys cannot sign here.
+ * errors, key states and message checks of KMS.
  *
  * TESTING ONLY: keys live in memory and, with `statePath`, in a plain JSON
  * file that contains their PRIVATE key material. Never keep keys there that

@@ -15,6 +15,7 @@ import { concatBytes } from "../der.ts";
 import { type EcCurve, type KeyMaterial, ML_DSA } from "./key_material.ts";
 import { KmsError } from "./protocol.ts";
 import { rsaSign, rsaVerify } from "./rsa.ts";
+import { SM2_DEFAULT_ID, sm2Sign, sm2UserHash, sm2Verify, sm3 } from "./sm2.ts";
 
 type MessageType = "RAW" | "DIGEST" | "EXTERNAL_MU";
 
@@ -227,15 +228,13 @@ function digestOf(request: SignatureRequest): Uint8Array {
     : HASHES[hash](request.message);
 }
 
-function sm2Unsupported(): KmsError {
-  // NOTE: SM2DSA needs the SM3 hash (for Z_A and RAW messages), which
-  // this endpoint does not implement; SM2 keys exist and export their
-  // public key, but cannot sign here.
-  return new KmsError(
-    "UnsupportedOperationException",
-    "Cannot sign with an SM2 key on this local endpoint: SM2DSA is not " +
-      "implemented. Use an RSA, ECC or ML-DSA key.",
-  );
+function sm2Digest(material: KeyMaterial, request: SignatureRequest) {
+  if (request.messageType === "DIGEST") return request.message;
+  // NOTE: RAW messages are hashed as SM3(Z_A || M) with the default
+  // distinguishing ID 1234567812345678, which AWS KMS documents for
+  // offline verification; not checked against KMS itself.
+  const point = (material as { point: Uint8Array }).point;
+  return sm3(concatBytes(sm2UserHash(point, SM2_DEFAULT_ID), request.message));
 }
 
 // RFC 8032 section 5.1: dom2(phflag = 1, context = empty) of Ed25519ph.
@@ -320,7 +319,7 @@ function ed25519phVerify(
  * @param material The key material.
  * @param request A request that {@linkcode checkSignatureRequest} accepted.
  * @returns The signature bytes.
- * @throws {KmsError} `UnsupportedOperationException` for SM2 keys.
+ * @throws {TypeError} For symmetric and HMAC material.
  *
  * @example
  * ```ts
@@ -352,7 +351,7 @@ export function signMessage(
     }
     case "EC": {
       const curve = ecdsaCurve(material.curve);
-      if (!curve) throw sm2Unsupported();
+      if (!curve) return sm2Sign(material.d, sm2Digest(material, request));
       return curve.sign(digestOf(request), material.d, {
         prehash: false,
         lowS: false,
@@ -384,7 +383,6 @@ export function signMessage(
  * @param request A request that {@linkcode checkSignatureRequest} accepted.
  * @param signature The signature to check.
  * @returns Whether the signature is valid; malformed ones are not.
- * @throws {KmsError} `UnsupportedOperationException` for SM2 keys.
  *
  * @example
  * ```ts
@@ -420,7 +418,13 @@ export function verifyMessage(
       }
       case "EC": {
         const curve = ecdsaCurve(material.curve);
-        if (!curve) throw sm2Unsupported();
+        if (!curve) {
+          return sm2Verify(
+            material.point,
+            sm2Digest(material, request),
+            signature,
+          );
+        }
         return curve.verify(signature, digestOf(request), material.point, {
           prehash: false,
           lowS: false,
@@ -449,8 +453,7 @@ export function verifyMessage(
       case "SECRET":
         return false;
     }
-  } catch (error) {
-    if (error instanceof KmsError) throw error;
+  } catch {
     return false;
   }
 }
