@@ -15,6 +15,10 @@ export const TEST_ENV: Record<string, string> = {
   NO_COLOR: "1",
 };
 
+// Tests that build clients from the environment must never reach for the
+// instance metadata address either.
+Deno.env.set("AWS_EC2_METADATA_DISABLED", "true");
+
 const ROOT = new URL("../", import.meta.url).pathname;
 
 /** The outcome of running a command. */

@@ -7,7 +7,7 @@ import {
 } from "@aws-sdk/client-kms";
 import { chooseSigningAlgorithm } from "../lib/algorithms.ts";
 import { KmsToolkitError } from "../lib/errors.ts";
-import { createKmsClient, translateKmsError } from "../lib/kms_client.ts";
+import { translateKmsError } from "../lib/kms_client.ts";
 import { KmsKey, mlDsaExternalMu } from "../lib/kms_key.ts";
 import { verifySignature } from "../lib/verify.ts";
 import { startEndpoint } from "./_endpoint.ts";
@@ -121,9 +121,10 @@ Deno.test("KmsKey reports key states", async () => {
 
 Deno.test("KmsKey translates connection failures", async (t) => {
   await t.step("unreachable", async () => {
-    const client = createKmsClient({
-      endpointUrl: "http://127.0.0.1:9",
+    const client = new KMSClient({
+      endpoint: "http://127.0.0.1:9",
       region: "us-east-1",
+      credentials: { accessKeyId: "a", secretAccessKey: "b" },
     });
     await assert.rejects(
       KmsKey.fetch(client, "alias/x"),
