@@ -6,11 +6,17 @@
  * @module
  */
 
-import { CreateAliasCommand, CreateKeyCommand, KMSClient } from "@aws-sdk/client-kms";
+import {
+  CreateAliasCommand,
+  CreateKeyCommand,
+  KMSClient,
+} from "@aws-sdk/client-kms";
 import { startLocalKms } from "../lib/local_kms/mod.ts";
 import { printErr, printOut, runMain } from "./_cli.ts";
 
-const SCRIPTS = new URL(".", import.meta.url).pathname;
+const ROOT = new URL("../", import.meta.url).pathname;
+const SUBJECT =
+  "/C=US/ST=California/L=Zürich/O=Example Corp/CN=svc.example.com/emailAddress=ops@example.com";
 const CREDENTIALS = {
   AWS_ACCESS_KEY_ID: "AKIDLOCALDEMO",
   AWS_SECRET_ACCESS_KEY: "local-demo-secret",
@@ -26,6 +32,7 @@ async function run(command: string, args: string[], env = {}) {
   const output = await new Deno.Command(command, {
     args,
     env,
+    cwd: ROOT,
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -37,23 +44,24 @@ async function run(command: string, args: string[], env = {}) {
   return { stdout, stderr };
 }
 
-function denoScript(name: string, args: string[]): string[] {
-  return [
-    "run",
-    "--quiet",
-    "--allow-net=127.0.0.1",
-    "--allow-env",
-    "--allow-read",
-    "--allow-write",
-    "--allow-sys",
-    `${SCRIPTS}${name}`,
-    ...args,
-  ];
+/** Runs a deno.json task, so the demo uses the tasks' own permissions. */
+function denoTask(name: string, args: string[]) {
+  return ["task", "--quiet", name, ...args];
+}
+
+function quote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg)
+    ? arg
+    : `'${arg.replaceAll("'", "'\\''")}'`;
 }
 
 async function main(): Promise<void> {
   await using kms = await startLocalKms();
-  printOut(`Local KMS endpoint: ${kms.url} (keys live in memory only)\n`);
+  printOut(
+    `Local KMS endpoint: ${kms.url} (keys live in memory only)\n` +
+      `The commands below run with AWS_ENDPOINT_URL_KMS=${kms.url} and ` +
+      "dummy credentials.\n",
+  );
 
   const client = new KMSClient({
     endpoint: kms.url,
@@ -77,19 +85,9 @@ async function main(): Promise<void> {
     printOut(`\n== ${keySpec} key ${keyId} (${alias})\n`);
 
     const csrPath = `${folder}/${keySpec.toLowerCase()}.csr`;
-    printOut(`$ deno task csr --key-id ${alias} --out ${csrPath} --subject ...\n`);
-    const csr = await run(
-      Deno.execPath(),
-      denoScript("kms_generate_csr.ts", [
-        "--key-id",
-        alias,
-        "--subject",
-        "/C=US/ST=California/L=Zürich/O=Example Corp/CN=svc.example.com/emailAddress=ops@example.com",
-        "--out",
-        csrPath,
-      ]),
-      env,
-    );
+    const csrArgs = ["--key-id", alias, "--subject", SUBJECT, "--out", csrPath];
+    printOut(`$ deno task csr ${csrArgs.map(quote).join(" ")}\n`);
+    const csr = await run(Deno.execPath(), denoTask("csr", csrArgs), env);
     printErr(csr.stderr);
 
     printOut(`$ openssl req -in ${csrPath} -verify -noout -subject\n`);
@@ -108,7 +106,7 @@ async function main(): Promise<void> {
     printOut(`$ deno task jwks --key-id ${alias}\n`);
     const jwks = await run(
       Deno.execPath(),
-      denoScript("kms_public_key_to_jwks.ts", ["--key-id", alias]),
+      denoTask("jwks", ["--key-id", alias]),
       env,
     );
     printOut(jwks.stdout);
