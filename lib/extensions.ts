@@ -68,7 +68,10 @@ export type GeneralName =
 export interface Extension {
   /** The extension OID (`extnID`). */
   oid: string;
-  /** Whether a relying party that does not know the extension must reject. */
+  /**
+   * Whether a relying party that does not recognize the extension must
+   * reject the certificate or request.
+   */
   critical: boolean;
   /** The contents of `extnValue`: the DER of the extension's own type. */
   value: Uint8Array;
@@ -86,7 +89,17 @@ export type KeyUsageName =
   | "encipherOnly"
   | "decipherOnly";
 
-/** Bit numbers of the keyUsage named bits. */
+/**
+ * Bit numbers of the keyUsage named bits.
+ *
+ * @example
+ * ```ts
+ * import { KEY_USAGE_BITS } from "./extensions.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(KEY_USAGE_BITS.keyCertSign, 5);
+ * ```
+ */
 export const KEY_USAGE_BITS: Readonly<Record<KeyUsageName, number>> = {
   digitalSignature: 0,
   nonRepudiation: 1,
@@ -101,7 +114,12 @@ export const KEY_USAGE_BITS: Readonly<Record<KeyUsageName, number>> = {
 
 const KEY_USAGE_NAMES = Object.keys(KEY_USAGE_BITS) as KeyUsageName[];
 
-/** Highest pathLenConstraint accepted; longer CA chains are not in use. */
+/**
+ * Maximum pathLenConstraint accepted.
+ *
+ * NOTE: RFC 5280 allows any non-negative INTEGER. This bound is a sanity
+ * check chosen here to catch typos, not a limit from a standard.
+ */
 export const MAX_PATH_LENGTH = 255;
 
 function invalid(message: string): KmsToolkitError {
@@ -124,7 +142,7 @@ function isAscii(text: string): boolean {
   return true;
 }
 
-/** Returns the punycode form of a non-ASCII host name, if it has one. */
+/** Converts a non-ASCII host name to punycode, or returns `null`. */
 function punycodeOf(host: string): string | null {
   try {
     const converted = new URL(`http://${host}/`).hostname;
@@ -476,7 +494,7 @@ const SAN_SPLIT = /,(?=\s*(?:dns|ip|email|uri):)/i;
  * Parses subject alternative names such as `DNS:host.example.com`,
  * `IP:10.0.0.1`, `IP:[2001:db8::1]`, `email:user@example.com` and
  * `URI:spiffe://example.org/service`. An entry may hold several names
- * separated by commas; it is split only at a comma followed by a type
+ * separated by commas. It is split only at a comma followed by a type
  * prefix, so a URI may contain commas.
  *
  * DNS names follow the preferred name syntax: letter-digit-hyphen labels
@@ -585,7 +603,10 @@ export function encodeExtension(extension: Extension): Uint8Array {
  *
  * @example
  * ```ts
- * import { basicConstraintsExtension, encodeExtensions } from "./extensions.ts";
+ * import {
+ *   basicConstraintsExtension,
+ *   encodeExtensions,
+ * } from "./extensions.ts";
  * import { toHex } from "./der.ts";
  * import assert from "node:assert/strict";
  *
@@ -669,11 +690,15 @@ export interface SubjectAltNameOptions {
  *
  * @example
  * ```ts
- * import { parseSubjectAltNames, subjectAltNameExtension } from "./extensions.ts";
+ * import {
+ *   parseSubjectAltNames,
+ *   subjectAltNameExtension,
+ * } from "./extensions.ts";
  * import { toHex } from "./der.ts";
  * import assert from "node:assert/strict";
  *
- * const extension = subjectAltNameExtension(parseSubjectAltNames(["IP:10.0.0.1"]));
+ * const names = parseSubjectAltNames(["IP:10.0.0.1"]);
+ * const extension = subjectAltNameExtension(names);
  * assert.equal(toHex(extension.value), "300687040a000001");
  * ```
  */
@@ -1050,7 +1075,8 @@ export function basicConstraintsExtension(
  *   true,
  *   ["sign"],
  * );
- * const spki = new Uint8Array(await crypto.subtle.exportKey("spki", keys.publicKey));
+ * const exported = await crypto.subtle.exportKey("spki", keys.publicKey);
+ * const spki = new Uint8Array(exported);
  * // A P-256 SPKI ends in the 65-byte public point.
  * const hash = await crypto.subtle.digest("SHA-1", spki.slice(-65));
  * const extension = subjectKeyIdentifierExtension(spki);
@@ -1128,7 +1154,7 @@ export function authorityKeyIdentifierExtension(
   };
 }
 
-// What each key type can do, and why it cannot do the rest.
+// Usages that each key type cannot have, with the reason.
 const KEY_TYPE_LIMITS: Record<
   KeyType,
   { name: string; forbidden: KeyUsageName[]; reason: string }
@@ -1172,7 +1198,7 @@ const KEY_TYPE_LIMITS: Record<
 /**
  * Checks that a key of the given type can do every requested key usage.
  * EC, Ed25519 (OKP) and ML-DSA (AKP) keys cannot encrypt
- * (keyEncipherment, dataEncipherment); RSA, Ed25519 and ML-DSA keys cannot
+ * (keyEncipherment, dataEncipherment). RSA, Ed25519 and ML-DSA keys cannot
  * agree on keys (keyAgreement, and so encipherOnly and decipherOnly).
  *
  * @param usages The requested usages.
@@ -1220,7 +1246,11 @@ export function checkKeyUsageForKeyType(
  *
  * @example
  * ```ts
- * import { decodeExtensions, encodeExtensions, keyUsageExtension } from "./extensions.ts";
+ * import {
+ *   decodeExtensions,
+ *   encodeExtensions,
+ *   keyUsageExtension,
+ * } from "./extensions.ts";
  * import assert from "node:assert/strict";
  *
  * const der = encodeExtensions([keyUsageExtension(["digitalSignature"])]);
@@ -1243,7 +1273,9 @@ export function decodeExtensions(der: Uint8Array): Extension[] {
   } catch (error) {
     throw fail((error as Error).message.replace(/\.$/, ""));
   }
-  if (items.length === 0) throw fail("it is empty, and SIZE (1..MAX)");
+  if (items.length === 0) {
+    throw fail("it is empty, but SIZE (1..MAX) needs one extension");
+  }
 
   return items.map((item) => {
     if (item.tag !== Tag.SEQUENCE) throw fail("an Extension is not a SEQUENCE");

@@ -208,6 +208,15 @@ const ATTRIBUTE_ROWS: [string, string, string, AttributeKind, string?][] = [
 /**
  * Attribute types that subjects can name, with OpenSSL 3.0's short and long
  * names. Other types are given as dotted OIDs.
+ *
+ * @example
+ * ```ts
+ * import { SUBJECT_ATTRIBUTES } from "./subject.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const cn = SUBJECT_ATTRIBUTES.find((entry) => entry.shortName === "CN");
+ * assert.equal(cn?.maxLength, 64);
+ * ```
  */
 export const SUBJECT_ATTRIBUTES: readonly SubjectAttribute[] = ATTRIBUTE_ROWS
   .map(([shortName, longName, oid, kind, boundName]) => {
@@ -236,7 +245,8 @@ for (const entry of SUBJECT_ATTRIBUTES) {
   BY_OID.set(entry.oid, entry);
 }
 
-// Names that other tools use but OpenSSL 3.0 does not know.
+// Attribute names that other tools accept and OpenSSL 3.0 rejects, with the
+// name to use instead.
 const NAME_HINTS: Record<string, string> = {
   e: "emailAddress",
   email: "emailAddress",
@@ -250,6 +260,23 @@ const NAME_HINTS: Record<string, string> = {
 
 const SUPPORTED_NAMES = SUBJECT_ATTRIBUTES.map((entry) => entry.shortName)
   .join(", ");
+
+/**
+ * Describes the two subject forms, for the help text of a subject option.
+ *
+ * @example
+ * ```ts
+ * import { SUBJECT_HELP } from "./subject.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(SUBJECT_HELP.includes("most specific RDN first"));
+ * ```
+ */
+export const SUBJECT_HELP = "The subject in the OpenSSL form " +
+  "/C=US/O=Example Corp/CN=host.example.com (RDNs in ASN.1 order, '+' " +
+  "joins attributes of one RDN, a backslash escapes the next character) " +
+  "or the RFC 4514 form CN=host.example.com,O=Example Corp,C=US (most " +
+  "specific RDN first, reversed into ASN.1 order).";
 
 const FORMS_HINT = "Write it in the OpenSSL form " +
   "'/C=US/O=Example Corp/CN=host.example.com' (ASN.1 order) or the " +
@@ -329,10 +356,7 @@ function firstOutside(value: string, allowed: RegExp): string | undefined {
   return [...value].find((char) => !allowed.test(char));
 }
 
-/**
- * Checks that text can be written in a string type, returning the reason
- * when it cannot.
- */
+/** Returns why text cannot be written in a string type, or `null`. */
 function tagProblem(tag: number, value: string): string | null {
   const chars = [...value];
   switch (tag) {
@@ -481,7 +505,8 @@ function checkValue(
   if (entry?.maxLength != null && length > entry.maxLength) {
     const source = entry.bound ? ` (${entry.bound})` : "";
     throw fail(
-      `${label} is ${length} characters long, over its maximum of ${entry.maxLength}${source}`,
+      `${label} is ${length} characters long, over its maximum of ` +
+        `${entry.maxLength}${source}`,
       "Shorten the value.",
     );
   }
@@ -821,8 +846,8 @@ function decodeStringContents(
       }
       return String.fromCharCode(...contents);
     case Tag.TeletexString:
-      // NOTE: T.61 is not ISO 8859-1, but the two agree on the ASCII range
-      // and CAs that use TeletexString nearly always mean ISO 8859-1.
+      // NOTE: T.61 is not ISO 8859-1. The two agree on ASCII, but a T.61
+      // accent sequence decodes here as two ISO 8859-1 characters.
       return String.fromCharCode(...contents);
     case Tag.BMPString: {
       if (contents.length % 2 !== 0) {
@@ -1019,10 +1044,10 @@ function toSubject(
  *   the next character literal (`\/`, `\+`, `\=`, `\\`, `\ `).
  * - RFC 4514 form: `CN=host,O=Example Corp,C=US`. RFC 4514 section 2.1
  *   writes the last RDN first, so the RDNs are reversed into ASN.1 order.
- *   Escapes follow section 3 (`\,`, `\+`, `\"`, `\\`, `\<`, `\>`, `\;`,
- *   `\=`, `\#`, `\ `, and `\XX` hex pairs holding UTF-8), a value of the
- *   form `#hexstring` is the DER of the value and keeps its string type,
- *   and a type may carry an `OID.` prefix.
+ *   Escapes follow section 3: `\,`, `\+`, `\"`, `\\`, `\<`, `\>`, `\;`,
+ *   `\=`, `\#`, `\ `, and `\XX` hex pairs holding UTF-8. A value of the
+ *   form `#hexstring` is the DER of the value and keeps its string type.
+ *   A type may carry an `OID.` prefix.
  *
  * In both forms, spaces around the attribute type and unescaped spaces at
  * either end of a value are dropped, and inner spaces are kept. OpenSSL
@@ -1100,8 +1125,8 @@ export function parseSubject(text: string): Subject {
 
 /**
  * Builds a subject from prompt answers, one RDN per field in the order
- * given. A value that is empty, all spaces or `"."` leaves its field out;
- * other values have their outer spaces trimmed and are checked as in
+ * given. A value that is empty, all spaces or `"."` leaves its field out.
+ * Other values have their outer spaces trimmed and are checked as in
  * {@linkcode parseSubject}. No fields give the empty subject (`30 00`).
  *
  * @param fields Attribute names (short, long or dotted OID) and values.
@@ -1188,8 +1213,8 @@ export function encodeName(rdns: RelativeDistinguishedName[]): Uint8Array {
 /**
  * Decodes a DER `Name` into RDNs, for summaries and tests. Any string type
  * is read (UTF8String, PrintableString, IA5String, TeletexString as
- * ISO 8859-1, BMPString, UniversalString, NumericString, VisibleString);
- * values are not checked against the attribute rules of
+ * ISO 8859-1, BMPString, UniversalString, NumericString, VisibleString).
+ * Values are not checked against the attribute rules of
  * {@linkcode parseSubject}.
  *
  * @param der The DER `Name`.
@@ -1315,7 +1340,8 @@ function formatAttribute(
  *
  * const { rdns } = parseSubject("/C=US/O=A\\/B/CN=host");
  * assert.equal(formatSubject(rdns), "/C=US/O=A\\/B/CN=host");
- * assert.equal(formatSubject(rdns, { format: "rfc4514" }), "CN=host,O=A/B,C=US");
+ * const text = formatSubject(rdns, { format: "rfc4514" });
+ * assert.equal(text, "CN=host,O=A/B,C=US");
  * ```
  */
 export function formatSubject(

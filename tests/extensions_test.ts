@@ -817,7 +817,8 @@ Deno.test("basicConstraints rejects bad paths", () => {
   for (const bad of [-1, 1.5, MAX_PATH_LENGTH + 1, Number.NaN]) {
     assertInvalid(
       () => basicConstraintsExtension({ ca: true, pathLength: bad }),
-      `path length '${bad}': it must be an integer from 0 to ${MAX_PATH_LENGTH}`,
+      `path length '${bad}': it must be an integer from 0 to ` +
+        `${MAX_PATH_LENGTH}`,
     );
   }
 });
