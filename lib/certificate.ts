@@ -127,7 +127,7 @@ export function randomSerialNumber(): Uint8Array {
  *   keyId: "local",
  *   publicKey: new Uint8Array(await crypto.subtle.exportKey("spki", keys.publicKey)),
  *   sign: async (data: Uint8Array) =>
- *     new Uint8Array(await crypto.subtle.sign("Ed25519", keys.privateKey, data)),
+ *     new Uint8Array(await crypto.subtle.sign("Ed25519", keys.privateKey, data.slice())),
  * };
  * const certificate = await createSelfSignedCertificate(key, {
  *   algorithm: chooseSigningAlgorithm("ECC_NIST_EDWARDS25519"),

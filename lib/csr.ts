@@ -131,7 +131,7 @@ export interface SignedCsr {
  *   keyId: "local",
  *   publicKey: new Uint8Array(await crypto.subtle.exportKey("spki", keys.publicKey)),
  *   sign: async (data: Uint8Array) =>
- *     new Uint8Array(await crypto.subtle.sign("Ed25519", keys.privateKey, data)),
+ *     new Uint8Array(await crypto.subtle.sign("Ed25519", keys.privateKey, data.slice())),
  * };
  * const algorithm = chooseSigningAlgorithm("ECC_NIST_EDWARDS25519");
  * const csr = await createCsr(key, { algorithm, subject: Uint8Array.of(0x30, 0x00) });
