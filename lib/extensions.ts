@@ -1218,7 +1218,7 @@ const KEY_TYPE_LIMITS: Record<
  */
 export function checkKeyUsageForKeyType(
   usages: KeyUsageName[],
-  keyType: KeyType,
+  keyType: "RSA" | "EC" | "OKP" | "AKP",
 ): void {
   const limits = KEY_TYPE_LIMITS[keyType];
   if (!limits) throw new TypeError(`Unknown key type '${keyType}'`);

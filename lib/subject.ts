@@ -272,7 +272,7 @@ const SUPPORTED_NAMES = SUBJECT_ATTRIBUTES.map((entry) => entry.shortName)
  * assert.ok(SUBJECT_HELP.includes("most specific RDN first"));
  * ```
  */
-export const SUBJECT_HELP = "The subject in the OpenSSL form " +
+export const SUBJECT_HELP: string = "The subject in the OpenSSL form " +
   "/C=US/O=Example Corp/CN=host.example.com (RDNs in ASN.1 order, '+' " +
   "joins attributes of one RDN, a backslash escapes the next character) " +
   "or the RFC 4514 form CN=host.example.com,O=Example Corp,C=US (most " +
@@ -788,7 +788,7 @@ function resolveType(
   verb: string,
 ): { oid: string; entry: SubjectAttribute | undefined } {
   let name = typeText;
-  if (rfc4514 && /^oid\./i.test(name)) name = name.slice(4);
+  if (rfc4514 && /^oid\.[0-9]/i.test(name)) name = name.slice(4);
 
   if (/^[0-9.]+$/.test(name)) {
     let valid = NUMERIC_OID.test(name);
@@ -814,14 +814,15 @@ function resolveType(
 
   const hint = NAME_HINTS[name.toLowerCase()];
   const suggestion = hint
-    ? `OpenSSL does not know '${typeText}'; use ${hint}.`
+    ? `OpenSSL has no '${typeText}', so use ${hint}. `
     : /^oid\.[0-9.]+$/i.test(name)
-    ? `Write the dotted OID without 'OID.' in the OpenSSL form.`
-    : `Use one of ${SUPPORTED_NAMES}, their long names (such as ` +
-      "commonName), or a dotted OID such as '1.2.3.4=value'.";
+    ? "Write the dotted OID without 'OID.' in the OpenSSL form. "
+    : "";
   throw invalid(
     `Cannot ${verb} subject attribute '${display}': unknown attribute type ` +
-      `'${typeText}'. ${suggestion}`,
+      `'${typeText}'. ${suggestion}Supported short names: ` +
+      `${SUPPORTED_NAMES}. Long names such as commonName work too, and ` +
+      "other types can be given as a dotted OID such as '1.2.3.4=value'.",
   );
 }
 

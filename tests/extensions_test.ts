@@ -292,6 +292,7 @@ Deno.test("SAN rejections name the problem", () => {
     ["RID:1.2.3", "'RID' is not a supported name type"],
     ["DNS:", "the name is empty"],
     ["DNS:bücher.example", "punycode ('xn--bcher-kva.example')"],
+    ["DNS:ü%", "punycode ('xn--...')"],
     ["DNS:example.com.", "it ends in a dot"],
     [`DNS:${"a.".repeat(126)}ab`, "254 characters long, over the DNS maximum"],
     ["DNS:a..b", "empty label"],
@@ -971,6 +972,7 @@ Deno.test("decodeExtensions rejects non-DER", () => {
     [fromHex("3100"), "expected tag 0x30"],
     [fromHex("300130"), "missing length"],
     [encodeSequence(fromHex("0400")), "an Extension is not a SEQUENCE"],
+    [encodeSequence(fromHex("3001ff")), "multi-octet tags are not supported"],
     [encodeSequence(encodeSequence(value)), "does not start with an OID"],
     [
       encodeSequence(encodeSequence(oid, encodeBoolean(false), value)),

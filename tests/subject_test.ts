@@ -664,9 +664,11 @@ Deno.test("unknown attribute types rejected", () => {
   assertInvalid(() => parseSubject("/XX=v"), "unknown attribute type 'XX'");
   assertInvalid(() => parseSubject("/XX=v"), "CN, emailAddress, serialNumber");
   assertInvalid(() => parseSubject("XX=v"), "'XX=v'");
-  assertInvalid(() => parseSubject("/E=a@b.c"), "use emailAddress");
-  assertInvalid(() => parseSubject("/Email=a@b.c"), "use emailAddress");
-  assertInvalid(() => parseSubject("/S=CA"), "use ST");
+  assertInvalid(() => parseSubject("/E=a@b.c"), "so use emailAddress");
+  assertInvalid(() => parseSubject("/E=a@b.c"), "Supported short names: C,");
+  assertInvalid(() => parseSubject("/Email=a@b.c"), "so use emailAddress");
+  assertInvalid(() => parseSubject("/S=CA"), "so use ST");
+  assertInvalid(() => parseSubject("OID.CN=x"), "unknown attribute type");
   assertInvalid(() => parseSubject("/OID.2.5.4.3=x"), "without 'OID.'");
   assertInvalid(() => parseSubject("C N=x"), "unknown attribute type 'C N'");
 });
