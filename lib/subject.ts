@@ -250,7 +250,6 @@ for (const entry of SUBJECT_ATTRIBUTES) {
 const NAME_HINTS: Record<string, string> = {
   e: "emailAddress",
   email: "emailAddress",
-  mail: "emailAddress",
   s: "ST",
   sp: "ST",
   state: "ST",
