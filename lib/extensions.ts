@@ -749,7 +749,7 @@ const KEY_USAGE_ALIASES: Record<string, KeyUsageName> = {
 
 /**
  * Parses key usage names, case-insensitively, with `contentCommitment`
- * accepted for nonRepudiation (the name X.509 uses since 2005). Entries
+ * accepted for nonRepudiation (its newer name in X.509). Entries
  * may be comma-separated lists.
  *
  * @param names The values of each `--key-usage` option.
