@@ -231,12 +231,21 @@ export function decodeOid(contents: Uint8Array): string {
  * fits the type's character set.
  */
 export function encodeString(tag: number, text: string): Uint8Array {
-  if (tag === Tag.BMPString) {
-    const out = new Uint8Array(text.length * 2);
-    for (let i = 0; i < text.length; i++) {
-      out[2 * i] = text.charCodeAt(i) >> 8;
-      out[2 * i + 1] = text.charCodeAt(i) & 0xff;
-    }
+  const codePoints = Array.from(text, (char) => char.codePointAt(0)!);
+  if (tag === Tag.BMPString || tag === Tag.UniversalString) {
+    // BMPString is UCS-2 and UniversalString UCS-4, both big-endian.
+    const width = tag === Tag.BMPString ? 2 : 4;
+    const out = new Uint8Array(codePoints.length * width);
+    codePoints.forEach((codePoint, i) => {
+      if (width === 2 && codePoint > 0xffff) {
+        throw new RangeError(
+          `Cannot encode U+${codePoint.toString(16)} as BMPString`,
+        );
+      }
+      for (let byte = 0; byte < width; byte++) {
+        out[i * width + byte] = (codePoint >> (8 * (width - 1 - byte))) & 0xff;
+      }
+    });
     return encodeTlv(tag, out);
   }
   return encodeTlv(tag, new TextEncoder().encode(text));

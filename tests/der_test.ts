@@ -152,3 +152,13 @@ Deno.test("encoder output parses in OpenSSL", async () => {
   const children = readChildren(readDer(der));
   assert.equal(children.length, 4);
 });
+
+Deno.test("encodeString uses UCS-2 and UCS-4", () => {
+  assert.equal(toHex(encodeString(Tag.BMPString, "Aé")), "1e04004100e9");
+  assert.equal(
+    toHex(encodeString(Tag.UniversalString, "A😀")),
+    "1c08000000410001f600",
+  );
+  assert.throws(() => encodeString(Tag.BMPString, "😀"), RangeError);
+  assert.equal(toHex(encodeString(Tag.UTF8String, "é")), "0c02c3a9");
+});
