@@ -18,7 +18,7 @@ import { HashOid, SignatureOid } from "./oids.ts";
 /** Hash functions that KMS signing algorithms use. */
 export type HashName = "SHA-256" | "SHA-384" | "SHA-512";
 
-/** How `Sign` receives the message (the KMS `MessageType`). */
+/** The form in which `Sign` receives the message (the KMS `MessageType`). */
 export type MessageType = "DIGEST" | "RAW" | "EXTERNAL_MU";
 
 /** Key families, named by their JWK `kty`. */

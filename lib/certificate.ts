@@ -44,7 +44,7 @@ import {
 import type { SigningKey } from "./signing_key.ts";
 import { assertSignatureValid } from "./verify.ts";
 
-/** The longest validity accepted, in days (100 years). */
+/** Maximum validity in days (100 years). */
 export const MAX_VALIDITY_DAYS = 36_500;
 
 /** Options of {@linkcode createSelfSignedCertificate}. */

@@ -42,7 +42,7 @@ import { Pkcs9Oid } from "./oids.ts";
 import type { SigningKey } from "./signing_key.ts";
 import { assertSignatureValid } from "./verify.ts";
 
-/** What goes into a request besides the public key. */
+/** Contents of a request besides the public key. */
 export interface CsrContents {
   /** The DER `Name` of the subject. */
   subject: Uint8Array;

@@ -52,7 +52,7 @@ export type ErrorCode =
   | "PERMISSION_DENIED";
 
 /**
- * An error that a user or caller can act on: the message says what failed,
+ * An error that a user or caller can act on. Its message names what failed,
  * on which value, and what to do next.
  *
  * @example Catch by code

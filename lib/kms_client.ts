@@ -8,7 +8,7 @@
 import { KMSClient, type KMSClientConfig } from "@aws-sdk/client-kms";
 import { KmsToolkitError } from "./errors.ts";
 
-/** Where and as whom to reach KMS. Unset fields use the SDK's resolution. */
+/** Connection settings for KMS. Unset fields use the SDK's resolution. */
 export interface KmsConnectionOptions {
   /**
    * The AWS region, such as `eu-west-1`.
@@ -82,7 +82,7 @@ function checkEndpointUrl(text: string): string {
   return text;
 }
 
-/** What was being done when a KMS call failed, for the error message. */
+/** The failed KMS call, described for the error message. */
 export interface KmsCallContext {
   /** The KMS operation, such as `Sign`. */
   operation: string;

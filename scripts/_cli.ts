@@ -146,9 +146,9 @@ export class LineReader {
 }
 
 /**
- * Runs a script's main function: a toolkit error prints `error: message`
- * on standard error and exits with its code; any other error is a bug and
- * prints its stack trace. SIGINT removes unfinished output files.
+ * Runs a script's main function. A toolkit error prints `error: message`
+ * on standard error and exits with its code. Any other error is a bug, so
+ * it prints its stack trace. SIGINT removes unfinished output files.
  */
 export async function runMain(main: () => Promise<void>): Promise<void> {
   const onInterrupt = () => {

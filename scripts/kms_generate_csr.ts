@@ -208,7 +208,7 @@ function checkCombinations(flags: Flags): void {
   if (flags.out === "") usageError("Invalid --out '': expected a path.", USAGE);
 }
 
-/** What to sign: the subject and, for a re-signed CSR, its attributes. */
+/** The request contents: the subject and, for a re-signed CSR, its attributes. */
 interface RequestInput {
   subject: Uint8Array;
   attributes?: Uint8Array[];
