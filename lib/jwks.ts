@@ -53,13 +53,16 @@ const RawJson = JSON as JSON & {
 
 function describeJson(value: unknown): string {
   if (value === null) return "null";
+  // parseKeepingNumbers turns every number into a raw JSON object.
+  if (RawJson.isRawJSON(value)) return "a number";
   if (Array.isArray(value)) return "an array";
   if (typeof value === "object") return "an object";
   return `a ${typeof value}`;
 }
 
 function isObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
+  return typeof value === "object" && value !== null &&
+    !Array.isArray(value) && !RawJson.isRawJSON(value);
 }
 
 /** Names a key of a set in messages: its position and its kid, if any. */
@@ -188,7 +191,7 @@ export interface MergeJwksOptions {
 /** Serializes JSON with object members sorted, to compare values. */
 function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, member) => {
-    if (!isObject(member) || RawJson.isRawJSON(member)) return member;
+    if (!isObject(member)) return member;
     const sorted: JsonObject = {};
     for (const name of Object.keys(member).sort()) sorted[name] = member[name];
     return sorted;
