@@ -160,6 +160,15 @@ export function translateKmsError(
   const make = (code: KmsToolkitError["code"], message: string) =>
     new KmsToolkitError(code, message, { cause: error });
 
+  if (sdk.code && NETWORK_CODES.has(sdk.code)) {
+    return make(
+      "KMS_UNREACHABLE",
+      `Cannot reach the KMS endpoint for ${context.operation} on key ${key}: ` +
+        `${sdk.message}. Check --endpoint-url, AWS_ENDPOINT_URL_KMS, the ` +
+        "region and the network route to KMS.",
+    );
+  }
+
   switch (name) {
     case "NotFoundException":
       return make(
@@ -254,15 +263,6 @@ export function translateKmsError(
         "`region` in the profile of ~/.aws/config.",
     );
   }
-  if (sdk.code && NETWORK_CODES.has(sdk.code)) {
-    return make(
-      "KMS_UNREACHABLE",
-      `Cannot reach the KMS endpoint for ${context.operation} on key ${key}: ` +
-        `${sdk.message}. Check --endpoint-url, AWS_ENDPOINT_URL_KMS, the ` +
-        "region and the network route to KMS.",
-    );
-  }
-
   const status = sdk.$metadata?.httpStatusCode;
   const request = sdk.$metadata?.requestId;
   return make(

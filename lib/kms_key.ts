@@ -64,6 +64,14 @@ async function withTimeout<T>(
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   try {
     return await call(controller.signal);
+  } catch (error) {
+    // Only an abort by this timer is a timeout; the SDK also names closed
+    // connections TimeoutError, with a network error code.
+    if (!controller.signal.aborted) throw error;
+    throw Object.assign(new Error(`No answer within ${timeoutMs} ms`), {
+      name: "TimeoutError",
+      cause: error,
+    });
   } finally {
     clearTimeout(timer);
   }
