@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { openssl, runScript, tempDir } from "./_helpers.ts";
+import {
+  openssl,
+  runScript,
+  taskPermissions,
+  tempDir,
+  TEST_ENV,
+} from "./_helpers.ts";
 import { startEndpoint } from "./_endpoint.ts";
 
 const OLD_CONTENT = "previous request, must survive a failed run\n";
@@ -172,4 +178,84 @@ Deno.test("kms_generate_csr ends quietly on a closed stdout", async () => {
   const stderr = new TextDecoder().decode(output.stderr);
   assert.match(stdout, /^-----BEGIN status=0\n$/);
   assert.equal(stderr, "");
+});
+
+Deno.test("kms_generate_csr leaves no file on SIGINT", async () => {
+  await using endpoint = await startEndpoint();
+  await using dir = await tempDir();
+  const key = await endpoint.createKey("ECC_NIST_P256");
+  endpoint.kms.setFaults({ delayMs: 5000 });
+  const root = new URL("../", import.meta.url).pathname;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      ...taskPermissions("kms_generate_csr.ts"),
+      `${root}scripts/kms_generate_csr.ts`,
+      "--key-id",
+      key.keyId,
+      "--subject",
+      "/CN=interrupted",
+      "--out",
+      `${dir.path}/interrupted.csr`,
+      "--endpoint-url",
+      endpoint.kms.url,
+    ],
+    env: TEST_ENV,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+
+  // Interrupt once the request is at the endpoint.
+  const deadline = Date.now() + 10_000;
+  while (!endpoint.kms.calls.length && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  child.kill("SIGINT");
+  const output = await child.output();
+  endpoint.kms.setFaults({});
+
+  assert.equal(output.code, 130);
+  assert.match(
+    new TextDecoder().decode(output.stderr),
+    /Interrupted; no file was written/,
+  );
+  assert.deepEqual([...Deno.readDirSync(dir.path)], []);
+});
+
+Deno.test("kms_generate_csr never prints secrets", async () => {
+  await using endpoint = await startEndpoint();
+  await using dir = await tempDir();
+  const key = await endpoint.createKey("ECC_NIST_P256");
+  const secrets = {
+    AWS_SECRET_ACCESS_KEY: "SECRETsecretSECRETsecret0123456789abcdef",
+    AWS_SESSION_TOKEN: "TOKENtokenTOKENtoken0123456789abcdef",
+  };
+  const runs = [
+    [
+      "--key-id",
+      key.keyId,
+      "--subject",
+      "/CN=ok",
+      "--out",
+      `${dir.path}/ok.csr`,
+    ],
+    ["--key-id", "alias/missing", "--subject", "/CN=x", "--out", "-"],
+    ["--key-id", key.keyId, "--subject", "/C=bad", "--out", "-"],
+    ["--key-id", key.keyId, "--subject", "/CN=x", "--out", "-", "--json"],
+  ];
+  for (const args of runs) {
+    const result = await runScript("kms_generate_csr.ts", [
+      ...args,
+      "--endpoint-url",
+      endpoint.kms.url,
+    ], { env: secrets });
+    for (const secret of Object.values(secrets)) {
+      assert.equal(result.stdout.includes(secret), false, args.join(" "));
+      assert.equal(result.stderr.includes(secret), false, args.join(" "));
+    }
+    assert.doesNotMatch(result.stdout + result.stderr, /PRIVATE KEY/);
+  }
 });
