@@ -1,0 +1,3 @@
+module kms-toolkit/go_x509
+
+go 1.19
