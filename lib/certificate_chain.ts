@@ -187,7 +187,7 @@ function parseCertificate(
  * @param bytes The file contents.
  * @param options The source name for error messages.
  * @returns The certificates, leaf first.
- * @throws {KmsToolkitError} `INVALID_INPUT` when the input holds no
+ * @throws {KmsToolkitError} `INVALID_INPUT` when the input contains no
  * certificate, a PEM block that is not a certificate (such as a private
  * key or a CSR), a malformed certificate, or certificates out of order.
  *
@@ -238,7 +238,7 @@ export function parseCertificateChain(
     ders = [bytes];
   } else {
     const blocks = decodePemBlocks(new TextDecoder().decode(bytes), source);
-    if (blocks.length === 0) throw invalid("it holds no PEM block");
+    if (blocks.length === 0) throw invalid("it contains no PEM block");
     blocks.forEach((block, index) => {
       if (block.label !== "CERTIFICATE") {
         throw invalid(`PEM block ${index + 1} is '${block.label}'`);
@@ -346,10 +346,11 @@ export interface CertificateMembers {
 }
 
 /**
- * Computes the `x5c` and `x5t#S256` members of a JWK for a chain: `x5c` is
- * each certificate's DER in standard base64 with padding (not base64url,
- * RFC 7517 section 4.7), and `x5t#S256` the base64url SHA-256 of the leaf
- * DER without padding (section 4.9).
+ * Computes the `x5c` and `x5t#S256` members of a JWK for a chain.
+ *
+ * `x5c` lists each certificate's DER in standard base64 with padding, not
+ * base64url (RFC 7517 section 4.7). `x5t#S256` is the base64url SHA-256
+ * of the leaf DER without padding (section 4.9).
  *
  * @param chain The chain, leaf first.
  * @returns The two members.

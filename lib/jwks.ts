@@ -91,15 +91,15 @@ function parseKeepingNumbers(text: string): unknown {
  *
  * The text must be one JSON object with a `keys` array whose elements are
  * objects with a string `kty`, and with a string `kid` where there is one.
- * A set that holds private or symmetric key material (`d`, `p`, `q`,
+ * A set that contains private or symmetric key material (`d`, `p`, `q`,
  * `dp`, `dq`, `qi`, `oth`, `k` or `priv`) is rejected, because a set that
- * is published must hold public keys only.
+ * is published must contain public keys only.
  *
  * @param text The JSON text.
  * @param options The source name for error messages.
  * @returns The set, with every member as read.
  * @throws {KmsToolkitError} `INVALID_INPUT` when the text is not JSON, not
- * a JWK Set, or holds private key members; the message names the source
+ * a JWK Set, or contains private key members; the message names the source
  * and what is wrong.
  *
  * @example
@@ -118,7 +118,7 @@ export function parseJwks(text: string, options: ParseJwksOptions = {}): Jwks {
     new KmsToolkitError(
       "INVALID_INPUT",
       `Cannot read JWKS '${source}': ${reason}. Pass a JSON file of the ` +
-        'form {"keys": [...]} that holds public keys only.',
+        'form {"keys": [...]} that contains public keys only.',
       cause === undefined ? undefined : { cause },
     );
 
@@ -198,7 +198,7 @@ function canonicalJson(value: unknown): string {
   });
 }
 
-/** The RFC 7638 thumbprint, or `null` when the JWK has none. */
+/** Computes the RFC 7638 thumbprint, or `null` for a JWK without one. */
 async function thumbprintOrNull(jwk: PublicJwk): Promise<string | null> {
   try {
     return await jwkThumbprint(jwk);

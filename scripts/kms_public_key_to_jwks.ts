@@ -1,8 +1,8 @@
 /**
  * Exports the public keys of AWS KMS signing keys as a JSON Web Key Set, a
- * single JWK, or SPKI PEM or DER, for identity providers that verify
- * `private_key_jwt` client assertions (Okta, ServiceNow), and adds keys to
- * an existing set for a key rotation.
+ * single JWK, or SPKI PEM or DER. Identity providers (Okta, ServiceNow)
+ * verify `private_key_jwt` client assertions with such a set. For a key
+ * rotation, the script adds keys to an existing set.
  *
  * @module
  */
@@ -159,15 +159,7 @@ const TARGETS = ["generic", "okta", "servicenow"] as const;
 const USES = ["sig", "none"] as const;
 
 /** Flags that only change JWK members, so only JSON formats take them. */
-const JWK_FLAGS = [
-  "alg",
-  "kid",
-  "use",
-  "key-ops",
-  "cert",
-  "merge",
-  "compact",
-] as const;
+const JWK_FLAGS = ["alg", "kid", "use", "key-ops", "cert", "compact"] as const;
 
 type KidMode =
   | { kind: "thumbprint" }
@@ -292,17 +284,25 @@ function parseOptions(flags: Flags): Options {
   return options;
 }
 
+function times(count: number): string {
+  return count === 1 ? "once" : `${count} times`;
+}
+
+function keysText(count: number): string {
+  return count === 1 ? "1 key" : `${count} keys`;
+}
+
 /** Checks the flags whose meaning depends on the number of keys. */
 function checkKeyCount(options: Options, count: number): void {
-  if (count === 1) return;
-  if (options.format === "jwk" || options.format === "der") {
+  const single = options.format === "jwk" || options.format === "der";
+  if (count > 1 && single) {
     usageError(
-      `Invalid --format ${options.format} with ${count} keys: it holds one ` +
-        "key. Use --format jwks or pem, or pass one --key-id.",
+      `Invalid --format ${options.format} with ${count} keys: it contains ` +
+        "one key. Use --format jwks or pem, or pass one --key-id.",
       USAGE,
     );
   }
-  if (options.kid.kind === "literal") {
+  if (count > 1 && options.kid.kind === "literal") {
     usageError(
       `Invalid --kid literal:${options.kid.value} with ${count} keys: ` +
         "each key needs its own kid. Use --kid thumbprint or key-id, or " +
@@ -310,17 +310,19 @@ function checkKeyCount(options: Options, count: number): void {
       USAGE,
     );
   }
-  if (options.algs.length > 1 && options.algs.length !== count) {
+  const algs = options.algs.length;
+  if (algs > 1 && algs !== count) {
     usageError(
-      `Invalid --alg given ${options.algs.length} times for ${count} keys: ` +
-        "give it once for all keys, or once per key in key order.",
+      `Invalid --alg given ${times(algs)} for ${keysText(count)}: give it ` +
+        "once for all keys, or once per key in key order.",
       USAGE,
     );
   }
-  if (options.certPaths.length > 0 && options.certPaths.length !== count) {
+  const certs = options.certPaths.length;
+  if (certs > 0 && certs !== count) {
     usageError(
-      `Invalid --cert given ${options.certPaths.length} times for ${count} ` +
-        "keys: give it once per key, in key order.",
+      `Invalid --cert given ${times(certs)} for ${keysText(count)}: give ` +
+        "it once per key, in key order.",
       USAGE,
     );
   }

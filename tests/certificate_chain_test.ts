@@ -159,8 +159,8 @@ Deno.test("parseCertificateChain rejects other PEM", async () => {
   const block = (label: string) =>
     `-----BEGIN ${label}-----\nMAA=\n-----END ${label}-----\n`;
   const cases: [string, string][] = [
-    ["", "it holds no PEM block"],
-    ["not a certificate\n", "it holds no PEM block"],
+    ["", "it contains no PEM block"],
+    ["not a certificate\n", "it contains no PEM block"],
     [block("PUBLIC KEY"), "PEM block 1 is 'PUBLIC KEY'"],
     [`${leafPem}\n${block("PRIVATE KEY")}`, "PEM block 2 is 'PRIVATE KEY'"],
     [block("CERTIFICATE REQUEST"), "PEM block 1 is 'CERTIFICATE REQUEST'"],

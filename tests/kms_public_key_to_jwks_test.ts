@@ -1056,7 +1056,7 @@ Deno.test("jwks script rejects bad certificates", async () => {
       `${ca.certificate.toString("pem")}\n${leaf.toString("pem")}\n`,
       /certificate 2 is not the issuer of certificate 1/,
     ],
-    ["empty.pem", "", /it holds no PEM block/],
+    ["empty.pem", "", /it contains no PEM block/],
     [
       "junk.der",
       Uint8Array.of(0x30, 0x03, 0x02, 0x01, 0x05),
@@ -1120,7 +1120,7 @@ Deno.test("jwks script warns on expired certificate", async () => {
   assert.equal(parseJwks(result.stdout).keys[0]!.x5c!.length, 1);
 });
 
-/** An existing JWKS with members this toolkit never writes. */
+/** Builds a JWKS with members that this toolkit never writes. */
 async function existingJwks(): Promise<{ text: string; keys: JWK[] }> {
   const { publicKey } = await crypto.subtle.generateKey(
     {
@@ -1245,7 +1245,7 @@ Deno.test("jwks script rotation with merge", async () => {
     );
   }
 
-  // Merging a key that is already there changes nothing and says so.
+  // Merging a key that is already there changes nothing and prints a note.
   const bothText = await Deno.readTextFile(path);
   const again = await run(endpoint, [
     "--key-id",
@@ -1519,7 +1519,19 @@ Deno.test("jwks script rejects bad flags", async () => {
       [...two, "--alg", "ES256", "--alg", "ES256", "--alg", "ES256"],
       "Invalid --alg given 3 times for 2 keys",
     ],
-    [[...two, "--cert", "a.pem"], "Invalid --cert given 1 times for 2 keys"],
+    [
+      ["--key-id", a.keyId, "--alg", "ES256", "--alg", "ES256"],
+      "Invalid --alg given 2 times for 1 key: give it once for all keys",
+    ],
+    [
+      ["--key-id", a.keyId, "--cert", "a.pem", "--cert", "b.pem"],
+      "Invalid --cert given 2 times for 1 key: give it once per key",
+    ],
+    [
+      ["--key-id", a.keyId, "--format", "pem", "--merge", "x.json"],
+      "Invalid --merge with --format pem: a merge writes a whole JWKS.",
+    ],
+    [[...two, "--cert", "a.pem"], "Invalid --cert given once for 2 keys"],
     [["--key-id", a.keyId, "--timeout", "0"], "Invalid --timeout '0'"],
     [["--key-id", a.keyId, "--bogus"], "Unknown option '--bogus'"],
   ];
