@@ -598,6 +598,8 @@ function targetWarnings(
 interface Output {
   bytes: Uint8Array;
   notes: string[];
+  /** The number of keys of a merged set. */
+  setSize?: number;
 }
 
 async function render(
@@ -646,16 +648,26 @@ async function render(
       `under kid '${kid}'; it is added with kid '${jwk.kid}' as well.`
     ),
   ];
-  return { bytes: encoder.encode(formatJwks(merged.jwks, compact)), notes };
+  return {
+    bytes: encoder.encode(formatJwks(merged.jwks, compact)),
+    notes,
+    setSize: merged.jwks.keys.length,
+  };
 }
 
-function summary(options: Options, keys: KmsKey[], jwks: PublicJwk[]): string {
+function summary(
+  options: Options,
+  keys: KmsKey[],
+  jwks: PublicJwk[],
+  setSize: number | undefined,
+): string {
   const described = keys.map((key, index) => {
     const jwk = jwks[index];
     const members = jwk ? `kid '${jwk.kid}', alg ${jwk.alg}, ` : "";
     return `${members}KMS key '${key.keyId}' (${key.keySpec})`;
   });
-  return `Wrote ${options.outPath} (--format ${options.format}): ` +
+  const size = setSize === undefined ? "" : `, ${keysText(setSize)} in all`;
+  return `Wrote ${options.outPath} (--format ${options.format}${size}): ` +
     `${described.join("; ")}.\n`;
 }
 
@@ -687,7 +699,9 @@ async function main(): Promise<void> {
   for (const warning of warnings) printErr(`${warning}\n`);
   if (!options.quiet) {
     for (const note of output.notes) printErr(`${note}\n`);
-    if (options.outPath !== undefined) printErr(summary(options, keys, jwks));
+    if (options.outPath !== undefined) {
+      printErr(summary(options, keys, jwks, output.setSize));
+    }
   }
 }
 

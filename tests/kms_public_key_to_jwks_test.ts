@@ -1233,6 +1233,10 @@ Deno.test("jwks script rotation with merge", async () => {
     "--force",
   ]);
   assert.equal(rotated.code, 0, rotated.stderr);
+  assert.match(
+    rotated.stderr,
+    /^Wrote .*jwks\.json \(--format jwks, 2 keys in all\): kid '[^']+', alg RS256, KMS key 'alias\/signer-new' \(RSA_2048\)\.\n$/,
+  );
   const both = parseJwks(await Deno.readTextFile(path));
   assert.equal(both.keys.length, 2);
   assert.deepEqual(both.keys[0], parseJwks(oldText).keys[0]);
