@@ -69,7 +69,7 @@ export type JwtPayload = Record<string, unknown>;
 export interface JwtHeader {
   /** The JWS algorithm, such as `ES256`. */
   alg: string;
-  /** The media type; `JWT` unless the caller sets another. */
+  /** The media type, `JWT` unless the caller sets another. */
   typ?: string;
   /** The key id. */
   kid?: string;
@@ -127,8 +127,9 @@ export interface SigningKeySignerOptions {
 export interface SignJwtOptions {
   /**
    * Extra JOSE header parameters, placed after `alg`, `typ` and `kid`.
-   * They may replace `typ` or `kid`; an `alg` other than the signer's is
-   * rejected.
+   * They may replace `typ` or `kid`, but an `alg` other than the signer's
+   * is rejected. A member set to `undefined` is left out, as in JSON, so
+   * `{ kid: undefined }` drops `kid`.
    * @default {{}}
    */
   header?: Record<string, unknown>;

@@ -17,7 +17,7 @@ import type { KmsJwtSigner } from "./jwt.ts";
 export const DEFAULT_EXPIRES_IN = 300;
 
 /**
- * The longest assertion lifetime accepted, in seconds. Okta rejects a
+ * The maximum assertion lifetime, in seconds. Okta rejects a
  * client assertion whose `exp` is more than one hour in the future.
  */
 export const MAX_EXPIRES_IN = 3600;
@@ -242,9 +242,9 @@ export function clientAssertionClaims(
 
 /**
  * Builds the claims of a JWT bearer grant assertion (RFC 7523 section
- * 2.1) for ServiceNow: `iss` is the client id, `sub` the user, `aud` the
- * client id unless another audience is given, `iat` now, `exp` `iat` +
- * `expiresIn`, and `jti` a fresh random UUID.
+ * 2.1) for ServiceNow. `iss` is the client id, `sub` the user, and `aud`
+ * the client id unless another audience is given. `iat` is now, `exp`
+ * `iat` + `expiresIn`, and `jti` a fresh random UUID.
  *
  * @param options The client id, subject, audience, lifetime and time.
  * @returns The claims, in the order `iss, sub, aud, iat, exp, jti`.
@@ -327,7 +327,7 @@ export function checkServiceNowAlgorithm(alg: string, keyId = "the key"): void {
 export interface ServiceNowAssertionOptions extends JwtBearerGrantOptions {
   /**
    * The `kid` header: the Key Id of the ServiceNow JWT Verifier Map that
-   * holds this key's certificate or JWKS.
+   * contains this key's certificate or JWKS.
    */
   kid: string;
 }

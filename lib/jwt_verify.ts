@@ -1,6 +1,6 @@
 /**
  * Verification of a JWT against a JWKS or an X.509 certificate with jose,
- * with errors that say in user terms why a token was rejected.
+ * with error messages that state in user terms why a token was rejected.
  *
  * @module
  */

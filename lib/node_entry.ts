@@ -2,14 +2,15 @@
  * The entry point of `dist/kms_jwt.mjs`, the single-file ESM bundle for
  * Node.js 20 and later (AWS Lambda's `nodejs20.x` runtime and newer) that
  * `deno task bundle` builds. `@aws-sdk/client-kms` stays an external
- * import, because the Lambda runtime ships it; jose and the noble code
+ * import, because the Lambda runtime ships it. jose and the noble code
  * are bundled in.
  *
- * Node.js 20 and 22 lack `Uint8Array.prototype.toBase64` and
- * `Uint8Array.fromBase64`, which this toolkit uses. When they are
- * missing, this module defines them (the `alphabet` and `omitPadding`
- * options of the TC39 proposal, strict decoding), as non-enumerable
- * members like the native ones. Where they exist, nothing is changed.
+ * Node.js versions whose V8 predates `Uint8Array.prototype.toBase64` and
+ * `Uint8Array.fromBase64`, 20.20 among them, lack these methods, which
+ * this toolkit uses. Where they are missing, this module defines them
+ * (the `alphabet` and `omitPadding` options of the TC39 proposal, strict
+ * decoding) as non-enumerable members like the native ones. Where they
+ * exist, nothing is changed.
  *
  * @example Sign a client assertion in a Lambda handler
  * ```ts ignore

@@ -1,7 +1,7 @@
 /**
  * Bundles the JWT signer (lib/node_entry.ts) into one ESM file for
- * Node.js, with esbuild from npm. `@aws-sdk/*` stays external; jose and
- * the noble code are bundled in.
+ * Node.js, with esbuild from npm. `@aws-sdk/*` stays external, and jose
+ * and the noble code are bundled in.
  *
  * esbuild resolves bare imports from a `node_modules` folder, which this
  * Deno project does not have. So the script lays one out in a temporary
