@@ -93,8 +93,10 @@ JWK members (--format jwks and jwk only):
                        follow. A new key that FILE has with the same kid
                        and members is skipped with a note. A kid that FILE
                        has for other key material, or for the same key
-                       with other members, is an error.
-  --target NAME        generic (default): no warnings. okta, servicenow:
+                       with other members, is an error (default: a new set
+                       of the given keys only).
+  --target NAME        generic (default): no warnings, because what other
+                       verifiers accept varies. okta, servicenow:
                        warn on standard error for keys other than RSA and
                        EC P-256, P-384 and P-521, the key types that Okta
                        and ServiceNow accept; servicenow also warns for
@@ -107,15 +109,17 @@ Output:
                        -pubin -pubout\` writes it, one block per key. der:
                        the SPKI DER of one key, to --out or to a standard
                        output that is not a terminal.
-  --out FILE           Write to FILE instead of standard output. The file
+  --out FILE           Write to FILE (default: standard output). The file
                        appears whole or not at all; an existing file is
                        kept unless --force is given.
-  --force              Overwrite --out. Needed when --out is the --merge
-                       file.
+  --force              Overwrite --out (default: an existing --out is an
+                       error). Needed when --out is the --merge file.
   --compact            JSON on one line (default: indented by two spaces).
                        JSON output always ends with a newline.
-  --quiet              Print no summary or notes on standard error.
-                       Warnings and errors are still printed.
+  --quiet              Print no summary or notes on standard error
+                       (default: a summary after writing --out, and notes
+                       on skipped keys). Warnings and errors are still
+                       printed.
 
 Connection:
   --region REGION      AWS region (default: AWS_REGION or the profile's).
