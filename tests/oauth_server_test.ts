@@ -298,7 +298,7 @@ Deno.test("servicenow assertion verifies with certificate", async (t) => {
       assert.equal(claims.aud, "a1b2c3d4");
       assert.equal(claims.sub, "integration@example.com");
 
-      // verifyJwt with the certificate, as a verifier map holds it.
+      // verifyJwt with the certificate, as a verifier map stores it.
       const byCertificate = await verifyJwt(assertion, {
         certificate,
         audience: "a1b2c3d4",

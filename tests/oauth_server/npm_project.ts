@@ -8,7 +8,7 @@
 
 const HERE = new URL("./", import.meta.url).pathname;
 
-/** Whether `node` and `npm` can be run, checked once at load time. */
+/** `true` when `node` and `npm` run, as checked once at load time. */
 export const NODE_AVAILABLE: boolean = (() => {
   try {
     for (const command of ["node", "npm"]) {

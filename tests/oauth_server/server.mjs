@@ -3,7 +3,7 @@
 //
 // Usage: node server.mjs CLIENTS_JSON_FILE
 //
-// CLIENTS_JSON_FILE holds [{ "client_id": "...", "jwks": { "keys": [...] } }].
+// CLIENTS_JSON_FILE contains [{ "client_id": "...", "jwks": { "keys": [...] } }].
 // Each client may use the client_credentials grant with scope "api:read".
 // The server listens on a free port of 127.0.0.1, prints one JSON line
 // {"issuer"} on stdout when ready, logs each token
