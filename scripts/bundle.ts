@@ -11,6 +11,7 @@
  * @module
  */
 
+import { dirname } from "node:path";
 import * as esbuild from "esbuild";
 import { KmsToolkitError } from "../lib/errors.ts";
 import { parseFlags, printErr, printOut, runMain, usageError } from "./_cli.ts";
@@ -84,7 +85,9 @@ async function main(): Promise<void> {
     const nodeModules = await installNodeModules(folder);
     const result = await esbuild.build({
       entryPoints: [`${ROOT}lib/node_entry.ts`],
+      absWorkingDir: ROOT,
       outfile: out,
+      write: false,
       bundle: true,
       format: "esm",
       platform: "node",
@@ -92,15 +95,22 @@ async function main(): Promise<void> {
       external: ["@aws-sdk/*"],
       nodePaths: [nodeModules],
       legalComments: "eof",
-      metafile: true,
       logLevel: "silent",
     });
     for (const warning of result.warnings) {
       printErr(`warning: ${warning.text}\n`);
     }
-    const bytes = result.metafile
-      .outputs[Object.keys(result.metafile.outputs)[0]!]
-      ?.bytes;
+    // esbuild names each module's source path in a comment. Name packages
+    // as node_modules/NAME, so the output does not vary with the
+    // temporary folder.
+    const installed = new RegExp(
+      `[^\\s]*${folder.split("/").pop()}/node_modules/\\.deno/[^/]+/`,
+      "g",
+    );
+    const text = result.outputFiles[0]!.text.replace(installed, "");
+    await Deno.mkdir(dirname(out), { recursive: true });
+    await Deno.writeTextFile(out, text);
+    const bytes = new TextEncoder().encode(text).length;
     printErr(`Wrote ${out} (${bytes} bytes).\n`);
   } catch (error) {
     if (error instanceof KmsToolkitError) throw error;

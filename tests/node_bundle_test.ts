@@ -109,6 +109,9 @@ Deno.test({
       assert.match(specifier!, /^(@aws-sdk\/|node:)/);
     }
     assert.ok(!/from "(jose|@noble\/[^"]*)"/.test(source));
+    // Module comments name packages, not the build's temporary folder.
+    assert.ok(source.includes("// node_modules/jose/"));
+    assert.ok(!source.includes("kms-toolkit-bundle-"));
 
     const project = await npmProject("node-bundle", {
       "package.json": JSON.stringify(NODE_PACKAGE, null, 2),
