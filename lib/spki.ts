@@ -14,10 +14,11 @@
  * @module
  */
 
-import { weierstrass } from "@noble/curves/abstract/weierstrass.js";
-import { ed25519 } from "@noble/curves/ed25519.js";
-import { p256, p384, p521 } from "@noble/curves/nist.js";
-import { secp256k1 } from "@noble/curves/secp256k1.js";
+import { edwards } from "@noble/curves/abstract/edwards.js";
+import {
+  weierstrass,
+  type WeierstrassOpts,
+} from "@noble/curves/abstract/weierstrass.js";
 import type { KeyType } from "./algorithms.ts";
 import {
   decodeOid,
@@ -64,54 +65,117 @@ export interface ParsedSpki {
 type WeierstrassCurve = "P-256" | "P-384" | "P-521" | "secp256k1" | "SM2";
 type RawKeyCurve = "Ed25519" | "ML-DSA-44" | "ML-DSA-65" | "ML-DSA-87";
 
+// Points are decoded with curves built from their parameters on first use,
+// rather than with the prebuilt curves of @noble/curves, whose modules
+// also set up signing and hashing at import time: this module runs in
+// every command, and only one curve is needed per key.
+
+// SEC 2 version 2.0, sections 2.4.1 (secp256k1), 2.4.2 (secp256r1),
+// 2.5.1 (secp384r1) and 2.6.1 (secp521r1).
+const P256_P = 2n ** 256n - 2n ** 224n + 2n ** 192n + 2n ** 96n - 1n;
+const P384_P = 2n ** 384n - 2n ** 128n - 2n ** 96n + 2n ** 32n - 1n;
+const P521_P = 2n ** 521n - 1n;
 // SM2 curve parameters (GB/T 32918.5-2017), as OpenSSL 3.0 prints them for
 // `openssl ecparam -name SM2 -param_enc explicit -text`.
 const SM2_P =
   0xfffffffeffffffffffffffffffffffffffffffff00000000ffffffffffffffffn;
-const sm2Point = weierstrass({
-  p: SM2_P,
-  n: 0xfffffffeffffffffffffffffffffffff7203df6b21c6052b53bbf40939d54123n,
-  h: 1n,
-  a: SM2_P - 3n,
-  b: 0x28e9fa9e9d9f5e344d5a9e4bcf6509a7f39789f515ab8f92ddbcbd414d940e93n,
-  Gx: 0x32c4ae2c1f1981195f9904466a39c9948fe30bbff2660be1715a4589334c74c7n,
-  Gy: 0xbc3736a2f4f6779c59bdcee36b692153d0a9877cc62a474002df32e52139f0a0n,
-});
+
+const WEIERSTRASS_PARAMETERS: Record<
+  WeierstrassCurve,
+  WeierstrassOpts<bigint>
+> = {
+  "P-256": {
+    p: P256_P,
+    n: 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n,
+    h: 1n,
+    a: P256_P - 3n,
+    b: 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn,
+    Gx: 0x6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296n,
+    Gy: 0x4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5n,
+  },
+  "P-384": {
+    p: P384_P,
+    n: 0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n,
+    h: 1n,
+    a: P384_P - 3n,
+    b: 0xb3312fa7e23ee7e4988e056be3f82d19181d9c6efe8141120314088f5013875ac656398d8a2ed19d2a85c8edd3ec2aefn,
+    Gx:
+      0xaa87ca22be8b05378eb1c71ef320ad746e1d3b628ba79b9859f741e082542a385502f25dbf55296c3a545e3872760ab7n,
+    Gy:
+      0x3617de4a96262c6f5d9e98bf9292dc29f8f41dbd289a147ce9da3113b5f0b8c00a60b1ce1d7e819d7a431d7c90ea0e5fn,
+  },
+  "P-521": {
+    p: P521_P,
+    n: 0x01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409n,
+    h: 1n,
+    a: P521_P - 3n,
+    b: 0x0051953eb9618e1c9a1f929a21a0b68540eea2da725b99b315f3b8b489918ef109e156193951ec7e937b1652c0bd3bb1bf073573df883d2c34f1ef451fd46b503f00n,
+    Gx:
+      0x00c6858e06b70404e9cd9e3ecb662395b4429c648139053fb521f828af606b4d3dbaa14b5e77efe75928fe1dc127a2ffa8de3348b3c1856a429bf97e7e31c2e5bd66n,
+    Gy:
+      0x011839296a789a3bc0045c8a5fb42c7d1bd998f54449579b446817afbd17273e662c97ee72995ef42640c550b9013fad0761353c7086a272c24088be94769fd16650n,
+  },
+  "secp256k1": {
+    p: 2n ** 256n - 2n ** 32n - 977n,
+    n: 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n,
+    h: 1n,
+    a: 0n,
+    b: 7n,
+    Gx: 0x79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798n,
+    Gy: 0x483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8n,
+  },
+  "SM2": {
+    p: SM2_P,
+    n: 0xfffffffeffffffffffffffffffffffff7203df6b21c6052b53bbf40939d54123n,
+    h: 1n,
+    a: SM2_P - 3n,
+    b: 0x28e9fa9e9d9f5e344d5a9e4bcf6509a7f39789f515ab8f92ddbcbd414d940e93n,
+    Gx: 0x32c4ae2c1f1981195f9904466a39c9948fe30bbff2660be1715a4589334c74c7n,
+    Gy: 0xbc3736a2f4f6779c59bdcee36b692153d0a9877cc62a474002df32e52139f0a0n,
+  },
+};
+
+// Edwards25519 (RFC 7748 section 4.1 and RFC 8032 section 5.1): a = -1,
+// d = -121665/121666.
+const ED25519_P = 2n ** 255n - 19n;
+const ED25519_PARAMETERS = {
+  p: ED25519_P,
+  n: 2n ** 252n + 27742317777372353535851937790883648493n,
+  h: 8n,
+  a: ED25519_P - 1n,
+  d: 0x52036cee2b6ffe738cc740797779e89800700a4d4141d8ab75eb4dca135978a3n,
+  Gx: 0x216936d3cd6e53fec0a4e231fdd6dc5c692cc7609525a7b2c9562d608f25d51an,
+  Gy: 0x6666666666666666666666666666666666666666666666666666666666666658n,
+};
+
+type PointDecoder = {
+  fromBytes(bytes: Uint8Array): { toBytes(compressed: boolean): Uint8Array };
+};
+const pointDecoders = new Map<string, PointDecoder>();
+
+/** Returns the point class of a curve, building it on first use. */
+function pointDecoder(curve: WeierstrassCurve | "Ed25519"): PointDecoder {
+  let decoder = pointDecoders.get(curve);
+  if (!decoder) {
+    decoder = curve === "Ed25519"
+      ? edwards(ED25519_PARAMETERS)
+      : weierstrass(WEIERSTRASS_PARAMETERS[curve]);
+    pointDecoders.set(curve, decoder);
+  }
+  return decoder;
+}
 
 interface CurveInfo {
   curve: WeierstrassCurve;
   size: number;
-  fromBytes: (
-    bytes: Uint8Array,
-  ) => { toBytes(compressed: boolean): Uint8Array };
 }
 
 const CURVES: Record<string, CurveInfo> = {
-  [CurveOid.secp256r1]: {
-    curve: "P-256",
-    size: 32,
-    fromBytes: (bytes) => p256.Point.fromBytes(bytes),
-  },
-  [CurveOid.secp384r1]: {
-    curve: "P-384",
-    size: 48,
-    fromBytes: (bytes) => p384.Point.fromBytes(bytes),
-  },
-  [CurveOid.secp521r1]: {
-    curve: "P-521",
-    size: 66,
-    fromBytes: (bytes) => p521.Point.fromBytes(bytes),
-  },
-  [CurveOid.secp256k1]: {
-    curve: "secp256k1",
-    size: 32,
-    fromBytes: (bytes) => secp256k1.Point.fromBytes(bytes),
-  },
-  [KeyAlgorithmOid.sm2]: {
-    curve: "SM2",
-    size: 32,
-    fromBytes: (bytes) => sm2Point.fromBytes(bytes),
-  },
+  [CurveOid.secp256r1]: { curve: "P-256", size: 32 },
+  [CurveOid.secp384r1]: { curve: "P-384", size: 48 },
+  [CurveOid.secp521r1]: { curve: "P-521", size: 66 },
+  [CurveOid.secp256k1]: { curve: "secp256k1", size: 32 },
+  [KeyAlgorithmOid.sm2]: { curve: "SM2", size: 32 },
 };
 
 // Keys whose subjectPublicKey is the raw public key: Ed25519 (RFC 8410)
@@ -269,7 +333,7 @@ function parseEcPoint(
 
   let point: Uint8Array;
   try {
-    point = info.fromBytes(publicKey).toBytes(false);
+    point = pointDecoder(curve).fromBytes(publicKey).toBytes(false);
   } catch (error) {
     throw errors.invalid(`${curve} point is not on the curve`, error);
   }
@@ -421,7 +485,7 @@ export function parseSpki(der: Uint8Array): ParsedSpki {
   }
   if (raw.curve === "Ed25519") {
     try {
-      ed25519.Point.fromBytes(publicKey);
+      pointDecoder("Ed25519").fromBytes(publicKey);
     } catch (error) {
       throw errors.invalid("Ed25519 public key is not a valid point", error);
     }

@@ -6,17 +6,17 @@
  * @module
  */
 
-import { secp256k1 } from "@noble/curves/secp256k1.js";
-import { ml_dsa44, ml_dsa65, ml_dsa87 } from "@noble/post-quantum/ml-dsa.js";
 import { DIGEST_LENGTH, type SigningAlgorithmEntry } from "./algorithms.ts";
 import { derToJoseSignature } from "./ecdsa_signature.ts";
 import { KmsToolkitError } from "./errors.ts";
 import { parseSpki } from "./spki.ts";
 
-const ML_DSA = {
-  "ML-DSA-44": ml_dsa44,
-  "ML-DSA-65": ml_dsa65,
-  "ML-DSA-87": ml_dsa87,
+// secp256k1 and ML-DSA are verified with noble, whose modules are loaded
+// only for those keys: WebCrypto verifies every other key.
+const ML_DSA_SCHEMES = {
+  "ML-DSA-44": "ml_dsa44",
+  "ML-DSA-65": "ml_dsa65",
+  "ML-DSA-87": "ml_dsa87",
 } as const;
 
 const COORDINATE_SIZE: Record<string, number> = {
@@ -85,6 +85,7 @@ export async function verifySignature(
     const digest = new Uint8Array(
       await crypto.subtle.digest(hash!, data.slice()),
     );
+    const { secp256k1 } = await import("@noble/curves/secp256k1.js");
     try {
       return secp256k1.verify(signature, digest, parsed.publicKey, {
         prehash: false,
@@ -116,8 +117,10 @@ export async function verifySignature(
     return await webVerify(spki, "Ed25519", "Ed25519", signature, data);
   }
   if (name === "ML_DSA_SHAKE_256") {
-    const scheme = ML_DSA[parsed.curve as keyof typeof ML_DSA];
-    if (!scheme) return false;
+    const schemeName =
+      ML_DSA_SCHEMES[parsed.curve as keyof typeof ML_DSA_SCHEMES];
+    if (!schemeName) return false;
+    const scheme = (await import("@noble/post-quantum/ml-dsa.js"))[schemeName];
     try {
       return scheme.verify(signature, data, parsed.publicKey);
     } catch {

@@ -16,8 +16,7 @@ import { createCsr, parseCsr } from "../lib/csr.ts";
 import { toHex } from "../lib/der.ts";
 import { KmsToolkitError } from "../lib/errors.ts";
 import { encodeExtensions, type GeneralName } from "../lib/extensions.ts";
-import { createKmsClient } from "../lib/kms_client.ts";
-import { KmsKey } from "../lib/kms_key.ts";
+import type { KmsKey } from "../lib/kms_key.ts";
 import { writeFileAtomic } from "../lib/output_file.ts";
 import { encodePem, readPemOrDer } from "../lib/pem.ts";
 import {
@@ -351,6 +350,12 @@ async function main(): Promise<void> {
   } else if (flags.subject !== undefined) {
     input = { subject: parseSubject(flags.subject).der, extensions };
   }
+  // The AWS SDK takes most of the start-up time, so it is loaded only now:
+  // --help and invalid input answer without it.
+  const [{ createKmsClient }, { KmsKey }] = await Promise.all([
+    import("../lib/kms_client.ts"),
+    import("../lib/kms_key.ts"),
+  ]);
   const client = createKmsClient({
     region: flags.region,
     profile: flags.profile,
