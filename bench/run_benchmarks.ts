@@ -76,6 +76,8 @@ interface CaseResult {
   label: string;
   command: string;
   time: TimeStats;
+  /** Mean user plus system CPU time, in ms, when hyperfine measured it. */
+  cpuMs: number | null;
   peakRssMiB: { max: number; median: number; runs: number };
   kmsCallsPerRun: number | null;
   kmsOperations: string[] | null;
@@ -171,7 +173,7 @@ async function timeCase(
     env: Record<string, string>;
     scratch: string;
   },
-): Promise<number[]> {
+): Promise<{ times: number[]; cpuMs: number | null }> {
   if (options.hyperfine) {
     const json = `${options.scratch}/hyperfine-${entry.name}.json`;
     const output = await run([
@@ -189,8 +191,11 @@ async function timeCase(
           new TextDecoder().decode(output.stderr),
       );
     }
-    const report = JSON.parse(await Deno.readTextFile(json));
-    return report.results[0].times as number[];
+    const result = JSON.parse(await Deno.readTextFile(json)).results[0];
+    return {
+      times: result.times as number[],
+      cpuMs: (result.user + result.system) * 1000,
+    };
   }
   const times: number[] = [];
   for (let i = 0; i < options.warmup + options.runs; i++) {
@@ -203,7 +208,7 @@ async function timeCase(
     if (!output.success) throw new Error(`${entry.name} exited ${output.code}`);
     if (i >= options.warmup) times.push(elapsed);
   }
-  return times;
+  return { times, cpuMs: null };
 }
 
 /** Polls VmHWM of a running process until it exits; returns KiB. */
@@ -343,8 +348,8 @@ function calls(result: CaseResult): string {
 
 function table(results: CaseResult[]): string {
   const lines = [
-    "| case | mean ± σ (ms) | median | min | max | peak RSS MiB (max / median) | KMS calls per run | target |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    "| case | mean ± σ (ms) | median | min | max | CPU (ms) | peak RSS MiB (max / median) | KMS calls per run | target |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
   ];
   for (const r of results) {
     const goals: string[] = [];
@@ -365,7 +370,9 @@ function table(results: CaseResult[]): string {
         formatMs(r.time.stddev)
       } | ` +
         `${formatMs(r.time.median)} | ${formatMs(r.time.min)} | ` +
-        `${formatMs(r.time.max)} | ${r.peakRssMiB.max.toFixed(1)} / ` +
+        `${formatMs(r.time.max)} | ` +
+        `${r.cpuMs === null ? "–" : formatMs(r.cpuMs)} | ` +
+        `${r.peakRssMiB.max.toFixed(1)} / ` +
         `${r.peakRssMiB.median.toFixed(1)} | ` +
         `${calls(r)} | ${goals.join("; ") || "–"} |`,
     );
@@ -666,7 +673,7 @@ async function main(): Promise<void> {
       }
 
       const timedFrom = kms.calls.length;
-      const times = await timeCase(entry, {
+      const { times, cpuMs } = await timeCase(entry, {
         hyperfine,
         runs,
         warmup,
@@ -692,6 +699,7 @@ async function main(): Promise<void> {
         label: entry.label,
         command: commandLine(entry.argv).replaceAll(scratch, "$TMP"),
         time: statistics(times),
+        cpuMs,
         peakRssMiB: {
           max: Math.max(...rss),
           median: median(rss),
