@@ -255,6 +255,16 @@ function translate(
       error,
     );
   }
+  if (error instanceof DOMException && error.name === "NotSupportedError") {
+    // WebCrypto of this runtime lacks the algorithm (ML-DSA on Node.js 20).
+    return new KmsToolkitError(
+      "UNSUPPORTED_KEY",
+      `Cannot verify ${token}: WebCrypto in this runtime does not support ` +
+        `alg '${String(header.alg)}' (${error.message}). Verify the ` +
+        "signature with verifySignature in verify.ts instead.",
+      { cause: error },
+    );
+  }
   if (error instanceof errors.JOSEError) {
     return failed(`Cannot verify ${token}: ${error.message}.`, error);
   }
@@ -272,9 +282,10 @@ function translate(
  * @throws {KmsToolkitError} `VERIFY_FAILED` when the token is malformed,
  * no JWKS key has its `kid` (the message lists the kids present), the
  * signature is invalid, the token expired or is not yet valid, or the
- * audience or issuer does not match; `UNSUPPORTED_KEY` when jose cannot
- * verify the `alg` here (ES256K; ML-DSA where WebCrypto lacks it);
- * `INVALID_INPUT` when the JWKS or certificate cannot be read.
+ * audience or issuer does not match; `UNSUPPORTED_KEY` when jose or the
+ * runtime's WebCrypto cannot verify the `alg` (ES256K always, ML-DSA on
+ * Node.js 20); `INVALID_INPUT` when the JWKS or certificate cannot be
+ * read.
  * @throws {TypeError} When neither or both of `jwks` and `certificate`
  * are given.
  *

@@ -10,7 +10,9 @@ import {
   SignJWT,
 } from "jose";
 import { KmsToolkitError } from "../lib/errors.ts";
+import { KmsJwtSigner } from "../lib/jwt.ts";
 import { verifyJwt } from "../lib/jwt_verify.ts";
+import { startEndpoint } from "./_endpoint.ts";
 import { openssl, tempDir } from "./_helpers.ts";
 
 const NOW = new Date("2026-03-01T12:00:00Z");
@@ -358,4 +360,30 @@ Deno.test("verifyJwt against certificates", async () => {
     verifyJwt(await sign(ec.key, claims()), { certificate: key }),
     expectError("INVALID_INPUT", ["'CERTIFICATE'"]),
   );
+});
+
+Deno.test("verifyJwt KMS tokens of each type", async () => {
+  await using endpoint = await startEndpoint();
+  const keySpecs = [
+    "RSA_2048",
+    "ECC_NIST_P256",
+    "ECC_NIST_P384",
+    "ECC_NIST_P521",
+    "ECC_NIST_EDWARDS25519",
+    "ML_DSA_44",
+    "ML_DSA_65",
+    "ML_DSA_87",
+  ];
+  for (const keySpec of keySpecs) {
+    const key = await endpoint.createKey(keySpec);
+    const signer = await KmsJwtSigner.create(endpoint.client, key.keyId);
+    const token = await signer.sign(claims());
+    const result = await verifyJwt(token, {
+      jwks: { keys: [signer.jwk] },
+      audience: "https://as.example.com/token",
+      currentDate: NOW,
+    });
+    assert.equal(result.header.alg, signer.alg, keySpec);
+    assert.equal(result.payload.iss, "client-1", keySpec);
+  }
 });

@@ -67,12 +67,23 @@ try {
 } catch (error) {
   rejection = { name: error.name, code: error.code, isToolkitError: error instanceof bundle.KmsToolkitError };
 }
+// WebCrypto of Node.js 20 has no ML-DSA, so verifyJwt may reject the alg.
+const mlDsa = await bundle.KmsJwtSigner.create(client, process.env.ML_DSA_KEY);
+const mlDsaToken = await mlDsa.sign({ sub: "pq" });
+let mlDsaVerify;
+try {
+  const verified = await bundle.verifyJwt(mlDsaToken, { jwks: { keys: [mlDsa.jwk] } });
+  mlDsaVerify = { verified: true, alg: verified.header.alg };
+} catch (error) {
+  mlDsaVerify = { verified: false, code: error.code, message: error.message };
+}
 client.destroy();
 process.stdout.write(JSON.stringify({
   node: process.version,
   nativeBase64: typeof Uint8Array.fromBase64 === "function",
   results,
   rejection,
+  mlDsa: { token: mlDsaToken, jwk: mlDsa.jwk, verify: mlDsaVerify },
 }));
 `;
 
@@ -130,6 +141,7 @@ Deno.test({
       keys.push({ ...testCase, ...key });
       env[`SPKI_${key.keyId}`] = key.spki.toBase64();
     }
+    const mlDsaKey = await endpoint.createKey("ML_DSA_44");
     const tokenEndpoint = "https://example.okta.com/oauth2/v1/token";
     const before = endpoint.kms.calls.length;
     const run = await runCommand("node", ["sign.mjs"], {
@@ -137,6 +149,7 @@ Deno.test({
       env: {
         ...env,
         ENDPOINT: endpoint.kms.url,
+        ML_DSA_KEY: mlDsaKey.keyId,
         TOKEN_ENDPOINT: tokenEndpoint,
         CASES: JSON.stringify(keys.map(({ keyId, alg }) => ({ keyId, alg }))),
         AWS_EC2_METADATA_DISABLED: TEST_ENV.AWS_EC2_METADATA_DISABLED!,
@@ -153,11 +166,11 @@ Deno.test({
     );
     assert.equal(
       operations.filter((name) => name === "Sign").length,
-      CASES.length,
+      CASES.length + 1,
     );
     assert.equal(
       operations.filter((name) => name === "GetPublicKey").length,
-      CASES.length + 1,
+      CASES.length + 2,
     );
     assert.deepEqual(output.rejection, {
       name: "KmsToolkitError",
@@ -193,6 +206,23 @@ Deno.test({
       assert.equal(decodeJwt(result.assertion).jti, payload.jti);
       const publicKey = await importJWK(expected as never, key.alg);
       await jwtVerify(result.assertion, publicKey);
+    }
+
+    // The ML-DSA token verifies with jose here (Deno's WebCrypto has
+    // ML-DSA). Under Node, verifyJwt verifies it or names the alg as
+    // unsupported.
+    const mlDsa = output.mlDsa;
+    assert.deepEqual(mlDsa.jwk, await publicJwkFor(mlDsaKey.spki));
+    const verified = await jwtVerify(
+      mlDsa.token,
+      createLocalJWKSet({ keys: [mlDsa.jwk] }),
+    );
+    assert.equal(verified.protectedHeader.alg, "ML-DSA-44");
+    if (mlDsa.verify.verified) {
+      assert.equal(mlDsa.verify.alg, "ML-DSA-44");
+    } else {
+      assert.equal(mlDsa.verify.code, "UNSUPPORTED_KEY", mlDsa.verify.message);
+      assert.ok(mlDsa.verify.message.includes("'ML-DSA-44'"));
     }
   },
 });
