@@ -37,35 +37,6 @@ function run(endpoint: Endpoint, args: string[], options: RunOptions = {}) {
   );
 }
 
-const TASK_GRANTS_WRITE = taskPermissions(SCRIPT).some((flag) =>
-  flag.startsWith("--allow-write")
-);
-
-/**
- * Runs the script for a test that writes --out.
- *
- * TODO: the jwks task in deno.json lacks --allow-write, so this adds it
- * until the task grants it; "jwks task grants write" fails meanwhile.
- */
-function runWriting(
-  endpoint: Endpoint,
-  args: string[],
-  options: RunOptions = {},
-) {
-  if (TASK_GRANTS_WRITE) return run(endpoint, args, options);
-  return runCommand(Deno.execPath(), [
-    "run",
-    "--quiet",
-    "--no-prompt",
-    ...taskPermissions(SCRIPT),
-    "--allow-write",
-    SCRIPT_PATH,
-    ...args,
-    "--endpoint-url",
-    endpoint.kms.url,
-  ], { stdin: "", ...options });
-}
-
 function base64Url(bytes: Uint8Array): string {
   return bytes.toBase64({ alphabet: "base64url", omitPadding: true });
 }
@@ -690,7 +661,7 @@ Deno.test("jwks script ML-DSA PEM and DER", async () => {
   assert.deepEqual(der.stdoutBytes, key.spki);
 
   const out = `${dir.path}/key.der`;
-  const toFile = await runWriting(endpoint, [
+  const toFile = await run(endpoint, [
     "--key-id",
     key.keyId,
     "--format",
@@ -731,20 +702,13 @@ Deno.test("jwks script jwk and compact", async () => {
   assert.equal(compactJwk.stdout, `${JSON.stringify(expected)}\n`);
 });
 
-Deno.test("jwks task grants write", () => {
-  assert.ok(
-    TASK_GRANTS_WRITE,
-    "The jwks task in deno.json needs --allow-write for --out.",
-  );
-});
-
 Deno.test("jwks script out and force", async () => {
   await using endpoint = await startEndpoint();
   await using dir = await tempDir();
   const key = await endpoint.createKey("RSA_2048");
   const out = `${dir.path}/jwks.json`;
 
-  const first = await runWriting(endpoint, [
+  const first = await run(endpoint, [
     "--key-id",
     key.keyId,
     "--out",
@@ -764,7 +728,7 @@ Deno.test("jwks script out and force", async () => {
 
   // An existing file is kept, and nothing is printed.
   await Deno.writeTextFile(out, "keep me\n");
-  const exists = await runWriting(endpoint, [
+  const exists = await run(endpoint, [
     "--key-id",
     key.keyId,
     "--out",
@@ -775,7 +739,7 @@ Deno.test("jwks script out and force", async () => {
   assert.equal(exists.stdout, "");
   assert.equal(await Deno.readTextFile(out), "keep me\n");
 
-  const forced = await runWriting(endpoint, [
+  const forced = await run(endpoint, [
     "--key-id",
     key.keyId,
     "--out",
@@ -1201,7 +1165,7 @@ Deno.test("jwks script rotation with merge", async () => {
   });
   const path = `${dir.path}/jwks.json`;
 
-  const exported = await runWriting(endpoint, [
+  const exported = await run(endpoint, [
     "--key-id",
     "alias/signer-old",
     "--out",
@@ -1211,7 +1175,7 @@ Deno.test("jwks script rotation with merge", async () => {
   const oldText = await Deno.readTextFile(path);
 
   // Writing the merge file in place needs --force.
-  const notForced = await runWriting(endpoint, [
+  const notForced = await run(endpoint, [
     "--key-id",
     "alias/signer-new",
     "--merge",
@@ -1223,7 +1187,7 @@ Deno.test("jwks script rotation with merge", async () => {
   assert.match(notForced.stderr, /it is the --merge file\. Pass --force/);
   assert.equal(await Deno.readTextFile(path), oldText);
 
-  const rotated = await runWriting(endpoint, [
+  const rotated = await run(endpoint, [
     "--key-id",
     "alias/signer-new",
     "--merge",
