@@ -61,6 +61,7 @@ import { type PublicJwk, publicJwkFor } from "./jwk.ts";
 import { KmsKey, type KmsSender } from "./kms_key.ts";
 import type { SigningKey } from "./signing_key.ts";
 import { parseSpki, spkiKeySpec } from "./spki.ts";
+import { assertSignatureValid } from "./verify.ts";
 
 /** The claims of a JWT: any JSON object. */
 export type JwtPayload = Record<string, unknown>;
@@ -102,6 +103,12 @@ export interface KmsJwtSignerOptions {
    * @default {undefined}
    */
   profile?: string;
+  /**
+   * Verify each signature from KMS against the public key before the token
+   * is returned, so a corrupt signature or another key's never leaves.
+   * @default {true}
+   */
+  verifySignatures?: boolean;
 }
 
 /** Options of {@linkcode KmsJwtSigner.fromSigningKey}. */
@@ -121,6 +128,12 @@ export interface SigningKeySignerOptions {
    * @default {undefined} every algorithm of the key spec
    */
   allowedSigningAlgorithms?: readonly string[];
+  /**
+   * Verify each signature from KMS against the public key before the token
+   * is returned, so a corrupt signature or another key's never leaves.
+   * @default {true}
+   */
+  verifySignatures?: boolean;
 }
 
 /** Options of {@linkcode KmsJwtSigner.sign}. */
@@ -206,14 +219,17 @@ export class KmsJwtSigner {
   readonly #key: SigningKey;
   readonly #algorithm: SigningAlgorithmEntry;
   readonly #signatureLength: number | null;
+  readonly #verifySignatures: boolean;
 
   private constructor(
     key: SigningKey,
     algorithm: SigningAlgorithmEntry,
     jwk: PublicJwk,
     signatureLength: number | null,
+    verifySignatures: boolean,
   ) {
     this.#key = key;
+    this.#verifySignatures = verifySignatures;
     this.#algorithm = algorithm;
     this.#signatureLength = signatureLength;
     this.alg = algorithm.jwsAlgorithm!;
@@ -249,6 +265,7 @@ export class KmsJwtSigner {
       alg: options.alg,
       kid: options.kid,
       allowedSigningAlgorithms: key.signingAlgorithms,
+      verifySignatures: options.verifySignatures,
     });
   }
 
@@ -306,7 +323,13 @@ export class KmsJwtSigner {
     else if (parsed.curve && parsed.curve in ML_DSA_SIGNATURE_BYTES) {
       signatureLength = ML_DSA_SIGNATURE_BYTES[parsed.curve]!;
     }
-    return new KmsJwtSigner(key, algorithm, jwk, signatureLength);
+    return new KmsJwtSigner(
+      key,
+      algorithm,
+      jwk,
+      signatureLength,
+      options.verifySignatures ?? true,
+    );
   }
 
   /**
@@ -320,7 +343,8 @@ export class KmsJwtSigner {
    * @throws {KmsToolkitError} `INVALID_INPUT` when the payload is not a
    * JSON object, the header sets another `alg` or `b64`, or an EdDSA
    * signing input is over 4096 bytes; `KMS_*` when `Sign` fails or returns
-   * a signature of the wrong form.
+   * a signature of the wrong form; `VERIFY_FAILED` when the signature does
+   * not verify against the public key.
    */
   async sign(
     payload: JwtPayload,
@@ -337,10 +361,16 @@ export class KmsJwtSigner {
     const signingInput = `${encodeJson(header, "header")}.${
       encodeJson(payload, "payload")
     }`;
-    const signature = await this.#key.sign(
-      new TextEncoder().encode(signingInput),
-      this.#algorithm,
-    );
+    const data = new TextEncoder().encode(signingInput);
+    const signature = await this.#key.sign(data, this.#algorithm);
+    if (this.#verifySignatures) {
+      await assertSignatureValid(this.#key.publicKey, {
+        algorithm: this.#algorithm,
+        data,
+        signature,
+        keyId: this.keyId,
+      });
+    }
     return `${signingInput}.${base64Url(this.#joseSignature(signature))}`;
   }
 

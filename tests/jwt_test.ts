@@ -82,7 +82,11 @@ function operationsSince(endpoint: Endpoint, before: number): string[] {
 Deno.test("signer K1 vector in token", async () => {
   const spki = await p256Spki();
   const key = new FixedSignatureKey(spki, K1_DER);
-  const signer = await KmsJwtSigner.fromSigningKey(key);
+  // The fixed signature is not over this token, so only the conversion is
+  // under test here.
+  const signer = await KmsJwtSigner.fromSigningKey(key, {
+    verifySignatures: false,
+  });
   const token = await signer.sign({ sub: "k1" });
 
   const [header, payload, signature] = token.split(".");
@@ -118,6 +122,7 @@ Deno.test("signer rejects malformed KMS signatures", async () => {
   for (const testCase of cases) {
     const signer = await KmsJwtSigner.fromSigningKey(
       new FixedSignatureKey(spki, testCase.signature),
+      { verifySignatures: false },
     );
     await assert.rejects(
       signer.sign({}),
@@ -150,6 +155,7 @@ Deno.test("signer checks RSA and Ed25519 lengths", async () => {
     );
     const short = await KmsJwtSigner.fromSigningKey(
       new FixedSignatureKey(spki, new Uint8Array(length - 1)),
+      { verifySignatures: false },
     );
     await assert.rejects(
       short.sign({}),
@@ -435,4 +441,16 @@ Deno.test("signer round trip many tokens", async (t) => {
       assert.equal(count, TOKENS_PER_CURVE);
     });
   }
+});
+
+Deno.test("signer rejects signatures that do not verify", async () => {
+  const spki = await p256Spki();
+  // A well-formed ECDSA signature over other data.
+  const signer = await KmsJwtSigner.fromSigningKey(
+    new FixedSignatureKey(spki, K1_DER),
+  );
+  await assert.rejects(
+    signer.sign({ sub: "x" }),
+    assertToolkitError("VERIFY_FAILED", ["fixed-signature", "does not verify"]),
+  );
 });
