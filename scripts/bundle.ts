@@ -100,11 +100,12 @@ async function main(): Promise<void> {
     for (const warning of result.warnings) {
       printErr(`warning: ${warning.text}\n`);
     }
-    // esbuild names each module's source path in a comment. Name packages
-    // as node_modules/NAME, so the output does not vary with the
-    // temporary folder.
+    // esbuild names each module's source path in comments and, for lazily
+    // imported modules, in string keys. Name packages as node_modules/NAME,
+    // so the output does not vary with the temporary folder; the pattern
+    // stops at quotes so that string keys stay quoted.
     const installed = new RegExp(
-      `[^\\s]*${folder.split("/").pop()}/node_modules/\\.deno/[^/]+/`,
+      `[^\\s"'\`]*${folder.split("/").pop()}/node_modules/\\.deno/[^/]+/`,
       "g",
     );
     const text = result.outputFiles[0]!.text.replace(installed, "");
