@@ -33,11 +33,36 @@ export interface KmsConnectionOptions {
   maxAttempts?: number;
 }
 
+/**
+ * The part of the SDK client this toolkit calls: `send` with an abort
+ * signal. `KMSClient` satisfies it; the commands are the SDK's
+ * `GetPublicKeyCommand` and `SignCommand`.
+ */
+export interface KmsSender {
+  /**
+   * Sends one SDK command.
+   *
+   * @param command The command.
+   * @param options The abort signal of the call.
+   * @returns The command's output.
+   */
+  send(
+    command: never,
+    options?: { abortSignal?: AbortSignal },
+  ): Promise<unknown>;
+}
+
+/** A KMS client as {@linkcode createKmsClient} returns it: the SDK's `KMSClient`. */
+export interface KmsClient extends KmsSender {
+  /** Closes the client's connections. */
+  destroy(): void;
+}
+
 /** The default timeout of one KMS call, retries included, in milliseconds. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
 /**
- * Creates a `KMSClient` from explicit options, leaving everything unset to
+ * Creates the SDK's `KMSClient` from explicit options, leaving everything unset to
  * the SDK's own environment and config file resolution and its default
  * credential chain.
  *
@@ -51,11 +76,11 @@ export const DEFAULT_TIMEOUT_MS = 10_000;
  * import assert from "node:assert/strict";
  *
  * const client = createKmsClient({ region: "eu-west-1" });
- * assert.equal(await client.config.region(), "eu-west-1");
+ * assert.equal(typeof client.send, "function");
  * client.destroy();
  * ```
  */
-export function createKmsClient(options: KmsConnectionOptions = {}): KMSClient {
+export function createKmsClient(options: KmsConnectionOptions = {}): KmsClient {
   const config: KMSClientConfig = { maxAttempts: options.maxAttempts ?? 3 };
   if (options.region !== undefined) config.region = options.region;
   if (options.profile !== undefined) config.profile = options.profile;
@@ -102,6 +127,8 @@ interface SdkError {
   name?: string;
   message?: string;
   code?: string;
+  syscall?: string;
+  hostname?: string;
   $metadata?: {
     httpStatusCode?: number;
     requestId?: string;
@@ -126,6 +153,24 @@ const NETWORK_CODES = new Set([
   "EPIPE",
   "ETIMEDOUT",
 ]);
+
+/**
+ * Returns the host that Deno's net permission denied, or `undefined` for
+ * any other error. A denied connect is a `NotCapable` error that names
+ * "host:port"; `node:dns` reports a denied lookup as `getaddrinfo EPERM`.
+ */
+function deniedNetHost(sdk: SdkError): string | undefined {
+  if (sdk.name === "NotCapable" || sdk.name === "PermissionDenied") {
+    const target = /^Requires net access to "([^"]+)"/.exec(sdk.message ?? "");
+    if (!target) return undefined;
+    // Drop the port, so that the suggested flag allows every port.
+    return /^(\[[^\]]*\]|[^:]*)/.exec(target[1]!)![1];
+  }
+  if (sdk.code === "EPERM" && sdk.syscall === "getaddrinfo") {
+    return sdk.hostname;
+  }
+  return undefined;
+}
 
 /**
  * Translates an error thrown by the SDK into a {@linkcode KmsToolkitError}
@@ -159,6 +204,19 @@ export function translateKmsError(
   const key = `'${context.keyId}'`;
   const make = (code: KmsToolkitError["code"], message: string) =>
     new KmsToolkitError(code, message, { cause: error });
+
+  const deniedHost = deniedNetHost(sdk);
+  if (deniedHost !== undefined) {
+    return make(
+      "PERMISSION_DENIED",
+      `Cannot connect to '${deniedHost}' for KMS ${context.operation} on ` +
+        `key ${key}: the Deno permissions of this run do not allow network ` +
+        "access to that host. The deno tasks allow only AWS endpoints, the " +
+        "EC2 and ECS credential endpoints and loopback. To use it, run the " +
+        `script with \`deno run --allow-net=${deniedHost}\` followed by ` +
+        "the other flags of its task in deno.json.",
+    );
+  }
 
   if (sdk.code && NETWORK_CODES.has(sdk.code)) {
     return make(
@@ -251,9 +309,9 @@ export function translateKmsError(
   if (name === "NotCapable" || name === "PermissionDenied") {
     return make(
       "PERMISSION_DENIED",
-      `Cannot call KMS ${context.operation}: ${sdk.message} Run the ` +
-        "script through its deno task, or add that permission to the " +
-        "deno run flags.",
+      `Cannot call KMS ${context.operation} on key ${key}: ` +
+        `${sdk.message?.replace(/\.?$/, ".")} Run the script through its ` +
+        "deno task, or add that permission to the deno run flags.",
     );
   }
   if (sdk.message === "Region is missing") {

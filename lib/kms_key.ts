@@ -5,12 +5,7 @@
  * @module
  */
 
-import {
-  GetPublicKeyCommand,
-  type GetPublicKeyCommandOutput,
-  SignCommand,
-  type SignCommandOutput,
-} from "@aws-sdk/client-kms";
+import { GetPublicKeyCommand, SignCommand } from "@aws-sdk/client-kms";
 import { shake256 } from "@noble/hashes/sha3.js";
 import {
   DIGEST_LENGTH,
@@ -19,28 +14,37 @@ import {
 } from "./algorithms.ts";
 import { concatBytes } from "./der.ts";
 import { KmsToolkitError } from "./errors.ts";
-import { DEFAULT_TIMEOUT_MS, translateKmsError } from "./kms_client.ts";
+import {
+  DEFAULT_TIMEOUT_MS,
+  type KmsSender,
+  translateKmsError,
+} from "./kms_client.ts";
 import { parseSpki } from "./spki.ts";
 
 /** The largest message KMS signs with `MessageType=RAW`, in bytes. */
 export const MAX_RAW_MESSAGE_BYTES = 4096;
 
-/**
- * The part of the SDK client this module calls: `send` with an abort
- * signal. `KMSClient` satisfies it.
- */
-export interface KmsSender {
-  /** Sends one command. */
-  send(
-    command: GetPublicKeyCommand,
-    options?: { abortSignal?: AbortSignal },
-  ): Promise<GetPublicKeyCommandOutput>;
-  /** Sends one command. */
-  send(
-    command: SignCommand,
-    options?: { abortSignal?: AbortSignal },
-  ): Promise<SignCommandOutput>;
+/** The members of a `GetPublicKey` response that this module reads. */
+export interface PublicKeyResponse {
+  /** The key ARN. */
+  KeyId?: string;
+  /** The DER `SubjectPublicKeyInfo`. */
+  PublicKey?: Uint8Array;
+  /** The KMS `KeySpec`. */
+  KeySpec?: string;
+  /** The KMS `KeyUsage`. */
+  KeyUsage?: string;
+  /** The signing algorithms KMS allows for the key. */
+  SigningAlgorithms?: string[];
 }
+
+/** The members of a `Sign` response that this module reads. */
+export interface SignResponse {
+  /** The signature. */
+  Signature?: Uint8Array;
+}
+
+export type { KmsSender } from "./kms_client.ts";
 
 /** Options of {@linkcode KmsKey.fetch}. */
 export interface KmsKeyOptions {
@@ -117,7 +121,7 @@ export class KmsKey {
   private constructor(
     client: KmsSender,
     keyId: string,
-    output: GetPublicKeyCommandOutput,
+    output: PublicKeyResponse,
     options: KmsKeyOptions,
   ) {
     this.#client = client;
@@ -148,15 +152,13 @@ export class KmsKey {
     options: KmsKeyOptions = {},
   ): Promise<KmsKey> {
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    let output: GetPublicKeyCommandOutput;
+    let output: PublicKeyResponse;
     try {
+      const command = new GetPublicKeyCommand({ KeyId: keyId });
       output = await withTimeout(
         timeoutMs,
-        (abortSignal) =>
-          client.send(new GetPublicKeyCommand({ KeyId: keyId }), {
-            abortSignal,
-          }),
-      );
+        (abortSignal) => client.send(command as never, { abortSignal }),
+      ) as PublicKeyResponse;
     } catch (error) {
       throw translateKmsError(error, {
         operation: "GetPublicKey",
@@ -221,21 +223,18 @@ export class KmsKey {
       profile: this.#profile,
     };
 
-    let output: SignCommandOutput;
+    let output: SignResponse;
     try {
+      const command = new SignCommand({
+        KeyId: this.keyId,
+        Message: message,
+        MessageType: algorithm.messageType,
+        SigningAlgorithm: algorithm.signingAlgorithm as never,
+      });
       output = await withTimeout(
         this.#timeoutMs,
-        (abortSignal) =>
-          this.#client.send(
-            new SignCommand({
-              KeyId: this.keyId,
-              Message: message,
-              MessageType: algorithm.messageType,
-              SigningAlgorithm: algorithm.signingAlgorithm as never,
-            }),
-            { abortSignal },
-          ),
-      );
+        (abortSignal) => this.#client.send(command as never, { abortSignal }),
+      ) as SignResponse;
     } catch (error) {
       throw translateKmsError(error, context);
     }

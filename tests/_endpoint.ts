@@ -56,7 +56,9 @@ export async function startEndpoint(): Promise<Endpoint> {
       }
       let spki = new Uint8Array();
       if ((options.keyUsage ?? "SIGN_VERIFY") === "SIGN_VERIFY") {
-        const got = await client.send(new GetPublicKeyCommand({ KeyId: keyId }));
+        const got = await client.send(
+          new GetPublicKeyCommand({ KeyId: keyId }),
+        );
         spki = got.PublicKey!.slice();
       }
       return { keyId, arn: created.KeyMetadata!.Arn!, spki };
@@ -67,4 +69,3 @@ export async function startEndpoint(): Promise<Endpoint> {
     },
   };
 }
-

@@ -21,8 +21,11 @@ const GO = (() => {
   }
 })();
 if (!GO) {
-  console.error(
-    "go_x509_test: skipped because `go` is not installed (apt-get install golang-go).",
+  Deno.stderr.writeSync(
+    new TextEncoder().encode(
+      "go_x509_test: skipped because `go` is not installed " +
+        "(apt-get install golang-go).\n",
+    ),
   );
 }
 

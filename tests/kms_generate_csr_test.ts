@@ -113,7 +113,8 @@ Deno.test("kms_generate_csr reads piped answers", async () => {
   await endpoint.createKey("ECC_NIST_P256", { alias: "alias/piped" });
 
   // Key id, C, ST, L, O, OU, CN, emailAddress; "." and "" leave a field out.
-  const answers = "alias/piped\nUS\nCalifornia\n.\nExample Corp\n\nsvc.example.com\n.\n";
+  const answers =
+    "alias/piped\nUS\nCalifornia\n.\nExample Corp\n\nsvc.example.com\n.\n";
   const result = await runScript("kms_generate_csr.ts", [
     "--endpoint-url",
     endpoint.kms.url,
@@ -199,7 +200,12 @@ Deno.test("kms_generate_csr rejects bad input early", async (t) => {
   await using endpoint = await startEndpoint();
   await using dir = await tempDir();
   const key = await endpoint.createKey("ECC_NIST_P256");
-  const base = ["--endpoint-url", endpoint.kms.url, "--out", `${dir.path}/x.csr`];
+  const base = [
+    "--endpoint-url",
+    endpoint.kms.url,
+    "--out",
+    `${dir.path}/x.csr`,
+  ];
 
   const cases = [
     {
@@ -219,12 +225,24 @@ Deno.test("kms_generate_csr rejects bad input early", async (t) => {
     },
     {
       name: "non-ASCII email",
-      args: ["--key-id", key.keyId, "--subject", "/emailAddress=jörg@example.com"],
+      args: [
+        "--key-id",
+        key.keyId,
+        "--subject",
+        "/emailAddress=jörg@example.com",
+      ],
       message: /jörg@example\.com/,
     },
     {
       name: "bad endpoint URL",
-      args: ["--key-id", key.keyId, "--subject", "/CN=a", "--endpoint-url", "ftp://x"],
+      args: [
+        "--key-id",
+        key.keyId,
+        "--subject",
+        "/CN=a",
+        "--endpoint-url",
+        "ftp://x",
+      ],
       message: /Invalid --endpoint-url 'ftp:\/\/x'/,
     },
   ];
@@ -241,7 +259,10 @@ Deno.test("kms_generate_csr rejects bad input early", async (t) => {
       assert.match(result.stderr, testCase.message);
       assert.doesNotMatch(result.stderr, /^\s+at /m);
       assert.equal(endpoint.kms.calls.length, before);
-      await assert.rejects(Deno.stat(`${dir.path}/x.csr`), Deno.errors.NotFound);
+      await assert.rejects(
+        Deno.stat(`${dir.path}/x.csr`),
+        Deno.errors.NotFound,
+      );
     });
   }
 });

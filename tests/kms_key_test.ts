@@ -158,7 +158,7 @@ Deno.test("KmsKey translates connection failures", async (t) => {
     await accepting.catch(() => {});
   });
 
-  await t.step("no region", async () => {
+  await t.step("no region", () => {
     const client = new KMSClient({
       endpoint: "http://127.0.0.1:9",
       credentials: { accessKeyId: "a", secretAccessKey: "b" },
