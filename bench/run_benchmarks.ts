@@ -12,6 +12,8 @@
  * - `--runs N`: timed runs per case (default 20; fewer prints a warning).
  * - `--warmup N`: untimed runs before them (default 3).
  * - `--memory-runs N`: runs under `/usr/bin/time -v` per case (default 5).
+ * - `--phase-runs N`: runs of `bench/csr_phases.ts`, whose timestamps
+ *   show where a CSR's time goes (default 10).
  * - `--only NAME,...`: measure only these cases.
  * - `--json FILE`: where to write the results (default
  *   `bench/results/<time>.json`).
@@ -380,6 +382,19 @@ function table(results: CaseResult[]): string {
   return lines.join("\n");
 }
 
+function phaseTable(phases: Record<string, number>): string {
+  const lines = [
+    "| step of one CSR (P-256) | ends at (ms, median) | takes (ms) |",
+    "| --- | ---: | ---: |",
+  ];
+  let previous = 0;
+  for (const [name, at] of Object.entries(phases)) {
+    lines.push(`| ${name} | ${formatMs(at)} | ${formatMs(at - previous)} |`);
+    previous = at;
+  }
+  return lines.join("\n");
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: Deno.args,
@@ -387,6 +402,7 @@ async function main(): Promise<void> {
       runs: { type: "string", default: "20" },
       warmup: { type: "string", default: "3" },
       "memory-runs": { type: "string", default: "5" },
+      "phase-runs": { type: "string", default: "10" },
       only: { type: "string" },
       json: { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -397,14 +413,21 @@ async function main(): Promise<void> {
   if (values.help) {
     printOut(
       "Usage: deno task bench [--runs N] [--warmup N] [--memory-runs N] " +
-        "[--only NAME,...] [--json FILE]\n",
+        "[--phase-runs N] [--only NAME,...] [--json FILE]\n",
     );
     return;
   }
   const runs = Number(values.runs);
   const warmup = Number(values.warmup);
   const memoryRuns = Number(values["memory-runs"]);
-  for (const [flag, value] of [["runs", runs], ["memory-runs", memoryRuns]]) {
+  const phaseRuns = Number(values["phase-runs"]);
+  for (
+    const [flag, value] of [
+      ["runs", runs],
+      ["memory-runs", memoryRuns],
+      ["phase-runs", phaseRuns],
+    ]
+  ) {
     if (!Number.isInteger(value) || (value as number) < 1) {
       throw new Error(`--${flag} must be a whole number of at least 1`);
     }
@@ -626,9 +649,12 @@ async function main(): Promise<void> {
     const selected = only
       ? cases.filter((entry) => only.includes(entry.name))
       : cases;
-    if (only && selected.length !== only.length) {
+    const names = [...cases.map((c) => c.name), "csr-phases"];
+    const unknown = only?.filter((name) => !names.includes(name)) ?? [];
+    if (unknown.length) {
       throw new Error(
-        `Unknown case in --only; cases: ${cases.map((c) => c.name).join(", ")}`,
+        `Unknown case '${unknown.join(", ")}' in --only; cases: ` +
+          names.join(", "),
       );
     }
 
@@ -712,6 +738,41 @@ async function main(): Promise<void> {
       });
     }
 
+    // Where the time of one CSR goes, from timestamps inside the process.
+    const phases: Record<string, number[]> = {};
+    if (!only || only.includes("csr-phases")) {
+      printErr(`Measuring csr-phases (${phaseRuns} runs)...\n`);
+      for (let i = 0; i < phaseRuns; i++) {
+        const output = await run([
+          deno,
+          "run",
+          "--quiet",
+          "--allow-net",
+          "--allow-env",
+          "--allow-read",
+          "--allow-sys",
+          `${ROOT}bench/csr_phases.ts`,
+          "--endpoint-url",
+          kms.url,
+          "--key-id",
+          "alias/bench-p256",
+        ], { env, cwd: scratch });
+        if (!output.success) {
+          problems.push(
+            `csr-phases exited ${output.code}: ` +
+              new TextDecoder().decode(output.stderr).trim(),
+          );
+          break;
+        }
+        const marks = JSON.parse(new TextDecoder().decode(output.stdout));
+        for (
+          const [name, at] of Object.entries(marks as Record<string, number>)
+        ) {
+          (phases[name] ??= []).push(at);
+        }
+      }
+    }
+
     const report = {
       date: new Date().toISOString(),
       machine: info,
@@ -721,9 +782,13 @@ async function main(): Promise<void> {
         warmup,
         runs,
         memoryRuns,
+        phaseRuns,
       },
       targets: TARGETS,
       results,
+      phases: Object.fromEntries(
+        Object.entries(phases).map(([name, ats]) => [name, median(ats)]),
+      ),
       problems,
     };
     const jsonPath = values.json ??
@@ -734,6 +799,9 @@ async function main(): Promise<void> {
     await Deno.writeTextFile(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
 
     printOut(`${table(results)}\n`);
+    if (Object.keys(report.phases).length) {
+      printOut(`\n${phaseTable(report.phases)}\n`);
+    }
     printErr(`Results written to ${jsonPath}\n`);
     if (problems.length) {
       printErr(`Problems:\n${problems.map((p) => `- ${p}`).join("\n")}\n`);
