@@ -154,6 +154,18 @@ const NETWORK_CODES = new Set([
   "ETIMEDOUT",
 ]);
 
+/** Node's codes for a server certificate that the client does not trust. */
+const TLS_CODES = new Set([
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+]);
+
 /**
  * Returns the host that Deno's net permission denied, or `undefined` for
  * any other error. A denied connect is a `NotCapable` error that names
@@ -218,12 +230,32 @@ export function translateKmsError(
     );
   }
 
+  if (sdk.code && TLS_CODES.has(sdk.code)) {
+    return make(
+      "KMS_UNREACHABLE",
+      `Cannot trust the TLS certificate of the KMS endpoint for ` +
+        `${context.operation} on key ${key}: ${sdk.message} (${sdk.code}). ` +
+        "If a proxy or a private CA signs it, set NODE_EXTRA_CA_CERTS to " +
+        "that CA's PEM file; otherwise check --endpoint-url and " +
+        "AWS_ENDPOINT_URL_KMS.",
+    );
+  }
+
   if (sdk.code && NETWORK_CODES.has(sdk.code)) {
+    // A status means the response began; the SDK then appends a line on
+    // its hidden $response field, which users cannot inspect.
+    const status = sdk.$metadata?.httpStatusCode;
+    const reason = status
+      ? `the connection closed after HTTP ${status}, before the whole ` +
+        "response arrived"
+      : (sdk.message ?? sdk.code).split("\n")[0]!.replace(/\.$/, "");
+    const attempts = sdk.$metadata?.attempts;
     return make(
       "KMS_UNREACHABLE",
       `Cannot reach the KMS endpoint for ${context.operation} on key ${key}: ` +
-        `${sdk.message}. Check --endpoint-url, AWS_ENDPOINT_URL_KMS, the ` +
-        "region and the network route to KMS.",
+        `${reason}${attempts ? ` (${attempts} attempts)` : ""}. Check ` +
+        "--endpoint-url, AWS_ENDPOINT_URL_KMS, the region and the network " +
+        "route to KMS.",
     );
   }
 
