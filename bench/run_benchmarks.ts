@@ -1,9 +1,9 @@
 /**
  * Measures the command-line scripts as users run them: wall time and peak
  * memory of whole processes with a warm Deno cache, against a local KMS
- * endpoint on loopback, next to two floors (`openssl req -new` with a local
- * key, and `deno run` of an empty script). It also counts the KMS calls of
- * every run.
+ * endpoint on loopback. Floors to compare with are `openssl req -new` with
+ * a local key, `deno run` of an empty script and of a bare SDK import. The
+ * runner also counts the KMS calls of every run.
  *
  * Run it with `deno task bench`, which grants all permissions: Deno lets
  * only such a run read `/proc`, and the runs spawn processes anyway.
@@ -48,7 +48,7 @@ const BENCH_ENV = {
 interface Case {
   /** Short name, used by --only and in the JSON. */
   name: string;
-  /** What is measured, for the table. */
+  /** Description of the case, for the table. */
   label: string;
   /** The command and its arguments. */
   argv: string[];

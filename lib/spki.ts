@@ -65,10 +65,9 @@ export interface ParsedSpki {
 type WeierstrassCurve = "P-256" | "P-384" | "P-521" | "secp256k1" | "SM2";
 type RawKeyCurve = "Ed25519" | "ML-DSA-44" | "ML-DSA-65" | "ML-DSA-87";
 
-// Points are decoded with curves built from their parameters on first use,
-// rather than with the prebuilt curves of @noble/curves, whose modules
-// also set up signing and hashing at import time: this module runs in
-// every command, and only one curve is needed per key.
+// Points are decoded with curves built from their parameters on first use.
+// The prebuilt curves of @noble/curves also set up signing and hashing when
+// their modules load, and every command loads this module for one key.
 
 // SEC 2 version 2.0, sections 2.4.1 (secp256k1), 2.4.2 (secp256r1),
 // 2.5.1 (secp384r1) and 2.6.1 (secp521r1).
