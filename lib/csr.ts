@@ -222,6 +222,26 @@ function expect(
  * ```
  */
 export function parseCsr(der: Uint8Array, source = "input"): ParsedCsr {
+  try {
+    return parseCsrFields(der, source);
+  } catch (error) {
+    // The DER reader's errors do not name the input, so add its name.
+    if (
+      !(error instanceof KmsToolkitError) ||
+      !error.message.startsWith("Cannot parse DER: ")
+    ) {
+      throw error;
+    }
+    const reason = error.message.replace(/^Cannot parse DER: |\.$/g, "");
+    throw new KmsToolkitError(
+      "INVALID_INPUT",
+      `Cannot read the certificate signing request in ${source}: ${reason}.`,
+      { cause: error },
+    );
+  }
+}
+
+function parseCsrFields(der: Uint8Array, source: string): ParsedCsr {
   const request = readDer(der, Tag.SEQUENCE);
   const [infoTlv, algorithmTlv, signatureTlv, extra] = readChildren(request);
   if (extra) throw invalidCsr(source, "unexpected fields after the signature");

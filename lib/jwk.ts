@@ -111,6 +111,18 @@ export function spkiToJwk(spki: Uint8Array): PublicJwk {
 }
 
 /**
+ * Shows a member value in a message. `String` throws on the null-prototype
+ * objects of `JSON.rawJSON`, which parsed JWK Sets use for numbers.
+ */
+function printable(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return JSON.stringify(value) ?? typeof value;
+  }
+}
+
+/**
  * Computes the RFC 7638 JWK thumbprint: the SHA-256 of the JSON object of
  * the key type's required members, in lexicographic order and without
  * whitespace, as base64url.
@@ -146,7 +158,7 @@ export async function jwkThumbprint(jwk: PublicJwk): Promise<string> {
   if (typeof kty !== "string" || !Object.hasOwn(REQUIRED_MEMBERS, kty)) {
     throw new KmsToolkitError(
       "UNSUPPORTED_KEY",
-      `Cannot compute the thumbprint of a JWK with kty '${String(kty)}': ` +
+      `Cannot compute the thumbprint of a JWK with kty '${printable(kty)}': ` +
         "only RSA, EC, OKP and AKP public keys are supported. Pass a public " +
         "JWK of one of those types.",
     );
@@ -160,7 +172,7 @@ export async function jwkThumbprint(jwk: PublicJwk): Promise<string> {
       throw new KmsToolkitError(
         "INVALID_INPUT",
         `Cannot compute the thumbprint of a ${kty} JWK with ${member} ` +
-          `'${String(value)}': RFC 7638 requires ${member} as a non-empty ` +
+          `'${printable(value)}': RFC 7638 requires ${member} as a non-empty ` +
           `string. Pass a JWK with all of ${members.join(", ")}.`,
       );
     }
