@@ -164,6 +164,24 @@ function pointDecoder(curve: WeierstrassCurve | "Ed25519"): PointDecoder {
   return decoder;
 }
 
+/**
+ * Checks an uncompressed point without building the curve: both
+ * coordinates below p and y^2 = x^3 + ax + b (mod p). Every affine point
+ * passes, and with cofactor 1 on all five curves each one is in the
+ * prime-order group, which is what noble's point decoding also checks.
+ */
+function isOnCurve(
+  curve: WeierstrassCurve,
+  xBytes: Uint8Array,
+  yBytes: Uint8Array,
+): boolean {
+  const { p, a, b } = WEIERSTRASS_PARAMETERS[curve];
+  const x = BigInt(`0x${toHex(xBytes)}`);
+  const y = BigInt(`0x${toHex(yBytes)}`);
+  if (x >= p || y >= p) return false;
+  return (y * y - (x * x * x + a * x + b)) % p === 0n;
+}
+
 interface CurveInfo {
   curve: WeierstrassCurve;
   size: number;
@@ -328,6 +346,15 @@ function parseEcPoint(
         `(04, ${1 + 2 * size} bytes) nor compressed (02 or 03, ${1 + size} ` +
         "bytes)",
     );
+  }
+
+  if (uncompressed) {
+    const x = publicKey.subarray(1, 1 + size);
+    const y = publicKey.subarray(1 + size);
+    if (!isOnCurve(curve, x, y)) {
+      throw errors.invalid(`${curve} point is not on the curve`);
+    }
+    return { x: x.slice(), y: y.slice() };
   }
 
   let point: Uint8Array;
