@@ -326,7 +326,16 @@ export function translateKmsError(
         "Cannot find AWS credentials" +
           (context.profile ? ` for profile '${context.profile}'` : "") +
           ". Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, pass " +
-          "--profile, or run where an IAM role is available.",
+          "--profile, or run where an IAM role is available." +
+          // The SDK reports a credential_process that Deno did not allow to
+          // run as missing credentials, without the permission error.
+          (context.profile
+            ? " A profile with credential_process also needs --allow-run " +
+              "and all of --allow-env, which the deno tasks do not grant: " +
+              "run the script with deno run and its task's flags, adding " +
+              "--allow-run and putting --allow-env in place of its " +
+              "--allow-env=... list."
+            : ""),
       );
     case "AbortError":
     case "TimeoutError":

@@ -471,3 +471,88 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "credential_process needs run permission",
+  ignore: IN_NAMESPACE,
+  async fn() {
+    await using endpoint = await startEndpoint();
+    await using dir = await tempDir();
+    const key = await endpoint.createKey("ECC_NIST_P256");
+    const helper = `${dir.path}/credentials.sh`;
+    await Deno.writeTextFile(
+      helper,
+      "#!/bin/sh\necho '" +
+        JSON.stringify({
+          Version: 1,
+          AccessKeyId: "AKIDPROCESS",
+          SecretAccessKey: "process-secret",
+        }) + "'\n",
+    );
+    await Deno.chmod(helper, 0o755);
+    await Deno.writeTextFile(
+      `${dir.path}/config`,
+      `[profile process]\ncredential_process = ${helper}\n` +
+        "region = us-east-1\n",
+    );
+    // Only the profile provides credentials: no AWS_ACCESS_KEY_ID here.
+    const env: Record<string, string> = {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      HOME: Deno.env.get("HOME") ?? dir.path,
+      AWS_CONFIG_FILE: `${dir.path}/config`,
+      AWS_SHARED_CREDENTIALS_FILE: `${dir.path}/credentials`,
+      AWS_EC2_METADATA_DISABLED: "true",
+      NO_COLOR: "1",
+    };
+    const denoDir = Deno.env.get("DENO_DIR");
+    if (denoDir) env.DENO_DIR = denoDir;
+    const run = async (flags: string[]) => {
+      const output = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--quiet",
+          "--no-prompt",
+          ...flags,
+          `${ROOT}scripts/kms_public_key_to_jwks.ts`,
+          "--key-id",
+          key.keyId,
+          "--profile",
+          "process",
+          "--endpoint-url",
+          endpoint.kms.url,
+        ],
+        env,
+        clearEnv: true,
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      return {
+        code: output.code,
+        stdout: new TextDecoder().decode(output.stdout),
+        stderr: new TextDecoder().decode(output.stderr),
+      };
+    };
+
+    const taskFlags = taskPermissions("kms_public_key_to_jwks.ts");
+    const denied = await run(taskFlags);
+    assert.equal(denied.code, 1, denied.stderr);
+    assert.match(
+      denied.stderr,
+      /^error: Cannot find AWS credentials for profile 'process'\./,
+    );
+    assert.match(
+      denied.stderr,
+      /credential_process also needs --allow-run and all of --allow-env/,
+    );
+    // Following the message makes the same run work. A scoped
+    // --allow-env would override an unscoped one, so it is replaced.
+    const allowed = await run([
+      ...taskFlags.filter((flag) => !flag.startsWith("--allow-env=")),
+      "--allow-env",
+      "--allow-run",
+    ]);
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.equal(JSON.parse(allowed.stdout).keys[0].crv, "P-256");
+  },
+});
