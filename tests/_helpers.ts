@@ -48,8 +48,12 @@ export async function runCommand(
   const env: Record<string, string> = { ...TEST_ENV };
   const removed: string[] = [];
   for (const [name, value] of Object.entries(options.env ?? {})) {
-    if (value === null) removed.push(name);
-    else env[name] = value;
+    if (value === null) {
+      removed.push(name);
+      delete env[name];
+    } else {
+      env[name] = value;
+    }
   }
   if (removed.length > 0) {
     // clearEnv drops the inherited environment; keep PATH and what the

@@ -61,12 +61,14 @@ const FAULTS = [
 ];
 
 Deno.test("kms_generate_csr fails cleanly on faults", async (t) => {
-  await using endpoint = await startEndpoint();
   await using dir = await tempDir();
-  const key = await endpoint.createKey("ECC_NIST_P256");
 
   for (const fault of FAULTS) {
     await t.step(fault.name, async () => {
+      // A fresh endpoint per fault, so a request delayed by one step cannot
+      // use up the faults of the next.
+      await using endpoint = await startEndpoint();
+      const key = await endpoint.createKey("ECC_NIST_P256");
       const out = `${dir.path}/${fault.name.replaceAll(" ", "_")}.csr`;
       await Deno.writeTextFile(out, OLD_CONTENT);
       endpoint.kms.setFaults(fault.faults);
@@ -98,8 +100,6 @@ Deno.test("kms_generate_csr fails cleanly on faults", async (t) => {
       );
       assert.deepEqual(leftovers, []);
       if (fault.calls !== undefined) {
-        // A request from an earlier step may still be logged, so count
-        // only the faulted calls of this one.
         const faulted = endpoint.kms.calls.slice(before).filter((call) =>
           call.outcome !== "OK"
         );
