@@ -174,6 +174,66 @@ export async function runMain(main: () => Promise<void>): Promise<void> {
   }
 }
 
+/** Whether this run may read or set one environment variable. */
+function envGranted(variable: string): boolean {
+  return Deno.permissions.querySync({ name: "env", variable }).state ===
+    "granted";
+}
+
+/**
+ * Makes `--profile NAME` apply everywhere `AWS_PROFILE` does. The SDK's
+ * client option covers credentials and region, but its config file lookup
+ * of the endpoint (`endpoint_url`, `services`) reads only `AWS_PROFILE`.
+ * Call it before the KMS client is built.
+ */
+export function applyProfile(profile: string | undefined): void {
+  if (profile === undefined) return;
+  if (!envGranted("AWS_PROFILE")) {
+    throw new KmsToolkitError(
+      "PERMISSION_DENIED",
+      `Cannot use --profile '${profile}': the Deno permissions of this ` +
+        "run do not allow setting AWS_PROFILE. Run the script through its " +
+        "deno task, or add --allow-env=AWS_* to the deno run flags.",
+    );
+  }
+  Deno.env.set("AWS_PROFILE", profile);
+}
+
+/** The folder that holds `deno.json` and its tasks, resolved. */
+function projectRoot(): string | undefined {
+  const url = new URL("../", import.meta.url);
+  if (url.protocol !== "file:") return undefined;
+  try {
+    return Deno.realPathSync(url);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Moves to the folder the user ran `deno task` from, so that relative
+ * paths in flags and the default output file are the user's. `deno task`
+ * runs a task in the folder of `deno.json` and names the user's folder in
+ * `INIT_CWD`. A run started elsewhere, such as a plain `deno run` that
+ * inherited `INIT_CWD`, keeps its folder.
+ *
+ * @returns The new working directory, or `undefined` if it did not change.
+ */
+export function useCallerWorkingDirectory(): string | undefined {
+  if (!envGranted("INIT_CWD")) return undefined;
+  const folder = Deno.env.get("INIT_CWD");
+  if (!folder) return undefined;
+  try {
+    if (Deno.realPathSync(Deno.cwd()) !== projectRoot()) return undefined;
+    if (!Deno.statSync(folder).isDirectory) return undefined;
+    Deno.chdir(folder);
+    return folder;
+  } catch {
+    // Unreadable or removed folders leave the run where deno task put it.
+    return undefined;
+  }
+}
+
 /** Parses a positive number of seconds into milliseconds. */
 export function parseTimeout(text: string | undefined, usage: string) {
   if (text === undefined) return undefined;
