@@ -1,8 +1,8 @@
 /**
  * Compares the wall time of the scripts in two copies of this repository,
- * such as the current tree and an older commit, by alternating their runs:
- * on a shared machine both then see the same background load, which
- * separate `deno task bench` runs do not.
+ * such as the current tree and an older commit, by alternating their runs.
+ * On a shared machine both copies then see the same background load, which
+ * two separate `deno task bench` runs do not.
  *
  * ```sh
  * git archive COMMIT | tar -x -C /tmp/before
@@ -52,7 +52,9 @@ const { values } = parseArgs({
   },
   strict: true,
 });
-if (!values.before) throw new Error("--before DIR is required");
+if (!values.before) {
+  throw new Error("Missing --before DIR: pass the folder of the older tree.");
+}
 const trees = { before: `${values.before.replace(/\/+$/, "")}/`, after: ROOT };
 const runs = Number(values.runs);
 

@@ -100,7 +100,7 @@ export function taskPermissions(
     );
 }
 
-/** What made a `deno compile` run fail. */
+/** Cause of a failed `deno compile` run. */
 export type CompileFailure = "runtime-download" | "npm-download" | "other";
 
 /**
@@ -171,6 +171,8 @@ async function compileOne(
     args: [
       "compile",
       "--quiet",
+      // NOTE: no binary was built with this flag where it was written, for
+      // want of a denort runtime; it leaves out npm packages not imported.
       "--exclude-unused-npm",
       ...options.permissions,
       "--target",
