@@ -115,6 +115,7 @@ export class KeyStore {
   readonly #keys = new Map<string, KeyRecord>();
   readonly #aliases = new Map<string, AliasRecord>();
   #saving: Promise<void> = Promise.resolve();
+  #stateFound = false;
 
   private constructor(options: KeyStoreOptions) {
     this.region = options.region;
@@ -123,17 +124,30 @@ export class KeyStore {
   }
 
   /**
-   * Opens a store, loading the state file if it exists.
+   * Opens a store. With a state file, first checks that its folder takes
+   * new files (by writing and removing a probe file), then loads the
+   * file if it exists.
    *
    * @param options The region, account and state file.
    * @returns The store.
-   * @throws {TypeError} When the state file is not a state file of this
-   * endpoint or its key material is inconsistent.
+   * @throws {KmsToolkitError} `IO_FAILED` when the state file's folder is
+   * missing or not writable, or the file is not a state file of this
+   * endpoint.
+   * @throws {Error} When the state file cannot be read, is not JSON or
+   * holds inconsistent key material.
    */
   static async open(options: KeyStoreOptions): Promise<KeyStore> {
     const store = new KeyStore(options);
-    if (options.statePath) await store.#load(options.statePath);
+    if (options.statePath) {
+      await probeFolder(options.statePath);
+      await store.#load(options.statePath);
+    }
     return store;
+  }
+
+  /** Whether a state file existed and was loaded when the store opened. */
+  get stateFound(): boolean {
+    return this.#stateFound;
   }
 
   /**
@@ -396,7 +410,8 @@ export class KeyStore {
     }
     const state = JSON.parse(text);
     if (state?.format !== "local-kms-state" || state.version !== 1) {
-      throw new TypeError(
+      throw new KmsToolkitError(
+        "IO_FAILED",
         `Cannot load state file '${path}': it is not a local KMS state file. ` +
           "Pass another path, or delete the file.",
       );
@@ -425,6 +440,38 @@ export class KeyStore {
     for (const raw of state.aliases ?? []) {
       this.#aliases.set(raw.aliasName, raw);
     }
+    this.#stateFound = true;
+  }
+}
+
+// Writes and removes an empty file next to the state file, so that a
+// missing or read-only folder fails at start rather than at the first save.
+async function probeFolder(path: string): Promise<void> {
+  const folder = dirname(path);
+  const probe = join(folder, `.${crypto.randomUUID()}.probe`);
+  try {
+    await Deno.writeTextFile(probe, "", { mode: 0o600, createNew: true });
+    await Deno.remove(probe);
+  } catch (error) {
+    await Deno.remove(probe).catch(() => {});
+    const [reason, next] = error instanceof Deno.errors.NotFound
+      ? [
+        `its folder '${folder}' does not exist`,
+        "Create the folder, or pick another path.",
+      ]
+      : error instanceof Deno.errors.NotADirectory
+      ? [`'${folder}' is not a folder`, "Pick another path."]
+      : [
+        `cannot write in its folder '${folder}': ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+        "Allow writing there, or pick another path.",
+      ];
+    throw new KmsToolkitError(
+      "IO_FAILED",
+      `Cannot use state file '${path}': ${reason}. ${next}`,
+      { cause: error },
+    );
   }
 }
 

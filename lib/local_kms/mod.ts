@@ -18,11 +18,12 @@ import { KmsToolkitError } from "../errors.ts";
 import type { FaultOptions } from "./faults.ts";
 import { KeyStore } from "./key_store.ts";
 import { KmsError } from "./protocol.ts";
-import { type CallRecord, KmsServer } from "./server.ts";
+import { type CallRecord, type CreatedKey, KmsServer } from "./server.ts";
 import type { LocalCredentials } from "./sigv4.ts";
 
 export type { FaultOptions } from "./faults.ts";
-export type { CallRecord } from "./server.ts";
+export type { KeyState } from "./key_store.ts";
+export type { CallRecord, CreatedKey } from "./server.ts";
 export type { LocalCredentials } from "./sigv4.ts";
 
 /** Options of {@linkcode startLocalKms}. */
@@ -71,6 +72,37 @@ export interface LocalKmsOptions {
   credentials?: LocalCredentials;
 }
 
+/** What the state file held when the endpoint started. */
+export interface LoadedState {
+  /** Whether the file existed; a missing one is written at the first change. */
+  readonly found: boolean;
+  /** How many keys it held, keys past their deletion date left out. */
+  readonly keys: number;
+  /** How many aliases it held, aliases of deleted keys left out. */
+  readonly aliases: number;
+}
+
+/** Options of {@linkcode LocalKms.createKey}. */
+export interface CreateKeyOptions {
+  /**
+   * The `KeyUsage`.
+   * @default {"SIGN_VERIFY"} or the only usage of symmetric and HMAC key
+   * specs
+   */
+  keyUsage?: string;
+  /**
+   * An alias name `alias/...` to point at the key.
+   * @default {undefined} no alias
+   */
+  alias?: string;
+  /**
+   * Whether an existing `alias` that points at a key of the same spec and
+   * usage gives that key instead of failing with `AlreadyExistsException`.
+   * @default {false}
+   */
+  reuseAlias?: boolean;
+}
+
 /** A running local KMS endpoint. */
 export interface LocalKms extends AsyncDisposable {
   /** The base URL, such as `http://127.0.0.1:8081`. */
@@ -81,6 +113,8 @@ export interface LocalKms extends AsyncDisposable {
   readonly region: string;
   /** Every request, in order, faulted ones included. */
   calls: CallRecord[];
+  /** What the state file held at start; `undefined` without `statePath`. */
+  readonly loaded?: LoadedState;
   /**
    * Replaces the active faults; their counters restart.
    *
@@ -90,19 +124,18 @@ export interface LocalKms extends AsyncDisposable {
   setFaults(faults: FaultOptions): void;
   /**
    * Creates a key (and an alias) directly, as `CreateKey` and
-   * `CreateAlias` would; used by the CLI's `--create`.
+   * `CreateAlias` would, or with `reuseAlias` gives the key an existing
+   * alias points at; used by the CLI's `--create`. An alias that exists
+   * is refused before any key is made.
    *
    * @param keySpec The `KeySpec`.
-   * @param options The `KeyUsage` (default SIGN_VERIFY, or the only usage
-   * of symmetric and HMAC key specs) and an alias name `alias/...`.
-   * @returns The new key's id and ARN.
+   * @param options The key usage, an alias, and whether to reuse it.
+   * @returns The key's id, ARN and state, and whether it is new.
    * @throws {KmsToolkitError} `INVALID_INPUT` when KMS would reject the
-   * key spec, usage or alias.
+   * key spec, usage or alias, or when `reuseAlias` is set and the alias
+   * points at a key of another spec or usage.
    */
-  createKey(
-    keySpec: string,
-    options?: { keyUsage?: string; alias?: string },
-  ): Promise<{ keyId: string; arn: string }>;
+  createKey(keySpec: string, options?: CreateKeyOptions): Promise<CreatedKey>;
   /** Stops the endpoint and closes its connections. */
   close(): Promise<void>;
 }
@@ -124,8 +157,9 @@ function isLoopback(hostname: string): boolean {
  * @param options Address, region, account, state file, logging, faults.
  * @returns The running endpoint; `await using` closes it.
  * @throws {KmsToolkitError} `USAGE` when the hostname is not loopback or
- * the port is out of range; `IO_FAILED` when the state file cannot be
- * read or the port cannot be bound.
+ * the port is out of range; `IO_FAILED` when the state file's folder is
+ * missing or not writable, the state file cannot be read, or the port
+ * cannot be bound.
  *
  * @example
  * ```ts
@@ -171,14 +205,23 @@ export async function startLocalKms(
       statePath: options.statePath,
     });
   } catch (error) {
+    if (error instanceof KmsToolkitError) throw error;
     throw new KmsToolkitError(
       "IO_FAILED",
       `Cannot load state file '${options.statePath}': ${
-        error instanceof Error ? error.message : String(error)
-      } Pass another --state file or delete this one.`,
+        (error instanceof Error ? error.message : String(error))
+          .replace(/\.$/, "")
+      }. Pass another state file path, or delete this one.`,
       { cause: error },
     );
   }
+  const loaded: LoadedState | undefined = options.statePath
+    ? {
+      found: store.stateFound,
+      keys: store.keys().length,
+      aliases: store.aliases().length,
+    }
+    : undefined;
   let server: KmsServer;
   try {
     server = new KmsServer({
@@ -207,6 +250,7 @@ export async function startLocalKms(
     port: server.port,
     region,
     calls: server.calls,
+    loaded,
     setFaults: (faults) => server.setFaults(faults),
     createKey: async (keySpec, createOptions) => {
       try {

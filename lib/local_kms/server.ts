@@ -6,6 +6,7 @@
  * @module
  */
 
+import { KmsToolkitError } from "../errors.ts";
 import { type FaultOptions, FaultState } from "./faults.ts";
 import {
   encodeHead,
@@ -16,7 +17,7 @@ import {
   type HttpResponse,
 } from "./http1.ts";
 import { generateKeyMaterial, type KeyMaterial } from "./key_material.ts";
-import type { KeyStore } from "./key_store.ts";
+import type { KeyState, KeyStore } from "./key_store.ts";
 import { type OperationContext, OPERATIONS } from "./operations.ts";
 import { KmsError, type RequestBody } from "./protocol.ts";
 import { checkAuthorization, type LocalCredentials } from "./sigv4.ts";
@@ -57,6 +58,18 @@ export interface KmsServerOptions {
    * @default {undefined} any access key id and signature pass
    */
   credentials?: LocalCredentials;
+}
+
+/** A key that {@linkcode KmsServer.createKey} made or reused. */
+export interface CreatedKey {
+  /** The key id. */
+  keyId: string;
+  /** The key ARN. */
+  arn: string;
+  /** The key state: `Enabled` for a new key. */
+  keyState: KeyState;
+  /** Whether the key is new, rather than the target of an existing alias. */
+  created: boolean;
 }
 
 const JSON_TYPE = "application/x-amz-json-1.1";
@@ -130,20 +143,26 @@ export class KmsServer {
 
   /**
    * Creates a key, and optionally an alias for it, without a request: the
-   * same checks as `CreateKey` and `CreateAlias`, not in the call log.
+   * same checks as `CreateKey` and `CreateAlias`, not in the call log. An
+   * alias that exists is checked before any key is made, so a refused
+   * alias leaves no stray key behind.
    *
    * @param keySpec The `KeySpec`.
    * @param options The `KeyUsage` (by default SIGN_VERIFY where the key
-   * spec allows it, else its only usage) and an alias name.
-   * @returns The new key's id and ARN.
+   * spec allows it, else its only usage), an alias name, and whether an
+   * existing alias to a key of the same spec and usage is reused.
+   * @returns The key's id, ARN and state, and whether it is new.
    * @throws {KmsError} When KMS would reject the key spec, usage or alias.
+   * @throws {KmsToolkitError} `INVALID_INPUT` when `reuseAlias` is set and
+   * the alias points at a key of another spec or usage.
    */
   async createKey(
     keySpec: string,
-    options: { keyUsage?: string; alias?: string } = {},
-  ): Promise<{ keyId: string; arn: string }> {
+    options: { keyUsage?: string; alias?: string; reuseAlias?: boolean } = {},
+  ): Promise<CreatedKey> {
+    const store = this.#options.store;
     const context: OperationContext = {
-      store: this.#options.store,
+      store,
       faults: {},
       decoy: (spec) => this.#decoy(spec),
     };
@@ -153,18 +172,53 @@ export class KmsServer {
         : keySpec.startsWith("HMAC_")
         ? "GENERATE_VERIFY_MAC"
         : "SIGN_VERIFY");
+    const alias = options.alias;
+    const existing = alias === undefined
+      ? undefined
+      : store.aliases().find((record) => record.aliasName === alias);
+    if (alias !== undefined && existing) {
+      if (!options.reuseAlias) {
+        throw new KmsError(
+          "AlreadyExistsException",
+          `An alias with the name ${
+            store.arnOf("alias", alias.slice(6))
+          } already exists`,
+        );
+      }
+      const key = store.resolve(existing.targetKeyId, { allowAlias: false });
+      if (key.keySpec !== keySpec || key.keyUsage !== keyUsage) {
+        throw new KmsToolkitError(
+          "INVALID_INPUT",
+          `Cannot reuse alias '${alias}' for a ${keySpec} ${keyUsage} key: ` +
+            `it points at key ${key.keyId}, a ${key.keySpec} ` +
+            `${key.keyUsage} key. Ask for a ${key.keySpec} ${key.keyUsage} ` +
+            "key, or pick another alias.",
+        );
+      }
+      return {
+        keyId: key.keyId,
+        arn: key.arn,
+        keyState: key.state,
+        created: false,
+      };
+    }
     const created = await OPERATIONS.CreateKey!({
       KeySpec: keySpec,
       KeyUsage: keyUsage,
     }, context);
     const metadata = created.KeyMetadata as { KeyId: string; Arn: string };
-    if (options.alias !== undefined) {
+    if (alias !== undefined) {
       await OPERATIONS.CreateAlias!({
-        AliasName: options.alias,
+        AliasName: alias,
         TargetKeyId: metadata.KeyId,
       }, context);
     }
-    return { keyId: metadata.KeyId, arn: metadata.Arn };
+    return {
+      keyId: metadata.KeyId,
+      arn: metadata.Arn,
+      keyState: "Enabled",
+      created: true,
+    };
   }
 
   /** Stops listening, closes open connections and waits for them. */
