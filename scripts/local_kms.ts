@@ -47,12 +47,16 @@ Options:
                           (default: us-east-1).
   --account-id ID         Account id of ARNs (default: 111122223333).
   --state FILE            Load keys from FILE if it exists and save them
-                          there after every change.
+                          there after every change. Its folder must exist
+                          and be writable.
   --create SPEC[:alias/NAME]
                           Create a key of that key spec at start-up (with
                           an alias) and print its id and ARN. SIGN_VERIFY,
                           or ENCRYPT_DECRYPT for SYMMETRIC_DEFAULT and
-                          GENERATE_VERIFY_MAC for HMAC. Repeatable.
+                          GENERATE_VERIFY_MAC for HMAC. Repeatable. An
+                          alias that exists already (from --state) is
+                          reused if its key has that spec and usage, and
+                          printed as "Using existing"; else it exits 2.
   --quiet                 Do not log requests to standard error.
   --help                  Show this help.
 
@@ -67,10 +71,11 @@ Faults, for testing how clients cope:
   --truncate-response     Send half of each response, then hang up.
   --refuse-connections    Read each request, then hang up without an answer.
 
-Once listening it prints "Local KMS listening on URL" on standard output
-(after the keys of --create), then one line per request on standard error:
-operation, key id, outcome (OK or the error type) and duration. SIGINT or
-SIGTERM stops it.
+With --state it first prints how many keys and aliases it loaded, on
+standard error. Once listening it prints "Local KMS listening on URL" on
+standard output (after the keys of --create), then one line per request
+on standard error: operation, key id, outcome (OK or the error type) and
+duration. SIGINT or SIGTERM stops it.
 
 Exit codes: 0 stopped by a signal, 2 invalid flags, 5 state file or port
 unusable.
@@ -107,6 +112,12 @@ function wholeNumber(
     );
   }
   return Number(text);
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${
+    count === 1 ? "" : noun.endsWith("s") ? "es" : "s"
+  }`;
 }
 
 function parseCreate(text: string): { keySpec: string; alias?: string } {
@@ -146,6 +157,9 @@ async function main(): Promise<void> {
     refuseConnections: flags["refuse-connections"],
   };
   const creates = (flags.create ?? []).map(parseCreate);
+  if (flags.state === "") {
+    usageError("Invalid --state '': expected a file path.", USAGE);
+  }
 
   const kms = await startLocalKms({
     hostname: flags.hostname,
@@ -168,14 +182,32 @@ async function main(): Promise<void> {
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
 
+  if (flags.state && kms.loaded) {
+    const { found, keys, aliases } = kms.loaded;
+    const counts = `${plural(keys, "key")} and ${plural(aliases, "alias")}`;
+    printErr(
+      found
+        ? `Loaded ${counts} from state file '${flags.state}'.\n`
+        : `Loaded ${counts}: state file '${flags.state}' does not exist ` +
+          "yet; it is written at the first change.\n",
+    );
+  }
+
   try {
     for (const { keySpec, alias } of creates) {
-      const key = await kms.createKey(keySpec, { alias });
+      // With an alias, a restart on the same state reuses the key.
+      const key = await kms.createKey(keySpec, { alias, reuseAlias: true });
       printOut(
-        `Created ${keySpec} key ${key.keyId} ${key.arn}${
-          alias ? ` ${alias}` : ""
-        }\n`,
+        `${key.created ? "Created" : "Using existing"} ${keySpec} key ` +
+          `${key.keyId} ${key.arn}${alias ? ` ${alias}` : ""}\n`,
       );
+      if (key.keyState !== "Enabled") {
+        printErr(
+          `warning: key ${key.keyId} of ${alias} is ${key.keyState}; ` +
+            "requests that use it fail until EnableKey or " +
+            "CancelKeyDeletion.\n",
+        );
+      }
     }
   } catch (error) {
     await kms.close();
