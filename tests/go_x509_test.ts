@@ -44,8 +44,16 @@ interface GoResult {
 }
 
 async function goCheck(files: string[]): Promise<GoResult[]> {
+  // Go needs a build cache; without HOME it has no default one.
+  const env: Record<string, string> = {};
+  if (!Deno.env.get("HOME") && !Deno.env.get("GOCACHE")) {
+    const cache = `${Deno.env.get("TMPDIR") ?? "/tmp"}/kms-toolkit-go`;
+    env.GOCACHE = `${cache}/build`;
+    env.GOPATH = `${cache}/path`;
+  }
   const result = await runCommand("go", ["run", ".", ...files], {
     cwd: VERIFIER,
+    env,
   });
   assert.equal(result.code, 0, result.stderr);
   return result.stdout.trim().split("\n").map((line) => JSON.parse(line));
