@@ -78,7 +78,8 @@ export function writeOut(bytes: Uint8Array): void {
 
 /**
  * Parses flags strictly: unknown flags, missing values and stray
- * positional arguments are usage errors that show the usage line.
+ * positional arguments are usage errors that show the usage line. An
+ * unknown flag close to a known one names it ("Did you mean --out?").
  */
 export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(
   args: string[],
@@ -89,9 +90,40 @@ export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(
     return parseArgs({ args, options, strict: true, allowPositionals: false })
       .values;
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    let reason = error instanceof Error ? error.message : String(error);
+    const unknown = /^Unknown option '--([^']+)'/.exec(reason)?.[1];
+    const suggestion = unknown && closestFlag(unknown, Object.keys(options));
+    if (suggestion) reason += `. Did you mean --${suggestion}?`;
     throw new KmsToolkitError("USAGE", `${reason}\n${usage}`);
   }
+}
+
+/** Returns the known flag closest to `name`, at most 2 edits away. */
+function closestFlag(name: string, known: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const flag of known) {
+    const distance = editDistance(name.toLowerCase(), flag);
+    if (distance < bestDistance) [best, bestDistance] = [flag, distance];
+  }
+  return best;
+}
+
+/** Counts the insertions, deletions and substitutions from a to b. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        previous[j]! + 1,
+        current[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
 }
 
 /** Throws a usage error that ends with the usage line. */
@@ -139,9 +171,15 @@ export class LineReader {
     }
   }
 
-  /** Releases standard input. */
+  /**
+   * Stops reading standard input. Cancelling, not only releasing, ends the
+   * read that is still pending, which would otherwise keep the process
+   * waiting for one more line on a terminal.
+   */
   close(): void {
-    this.#reader?.releaseLock();
+    this.#reader?.cancel().catch(() => {});
+    this.#reader = undefined;
+    this.#done = true;
   }
 }
 
@@ -174,7 +212,7 @@ export async function runMain(main: () => Promise<void>): Promise<void> {
   }
 }
 
-/** Whether this run may read or set one environment variable. */
+/** Tells whether this run may read and set an environment variable. */
 function envGranted(variable: string): boolean {
   return Deno.permissions.querySync({ name: "env", variable }).state ===
     "granted";
@@ -199,7 +237,7 @@ export function applyProfile(profile: string | undefined): void {
   Deno.env.set("AWS_PROFILE", profile);
 }
 
-/** The folder that holds `deno.json` and its tasks, resolved. */
+/** Returns the real path of the folder that contains `deno.json`. */
 function projectRoot(): string | undefined {
   const url = new URL("../", import.meta.url);
   if (url.protocol !== "file:") return undefined;

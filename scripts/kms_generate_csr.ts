@@ -31,6 +31,7 @@ import {
   subjectFromFields,
 } from "../lib/subject.ts";
 import {
+  applyProfile,
   LineReader,
   parseFlags,
   parseTimeout,
@@ -38,6 +39,7 @@ import {
   printOut,
   runMain,
   usageError,
+  useCallerWorkingDirectory,
   writeOut,
 } from "./_cli.ts";
 
@@ -322,6 +324,7 @@ async function sign(
 }
 
 async function main(): Promise<void> {
+  useCallerWorkingDirectory();
   const flags = parseFlags(Deno.args, FLAGS, USAGE);
   if (flags.help) {
     printOut(HELP);
@@ -356,6 +359,7 @@ async function main(): Promise<void> {
     import("../lib/kms_client.ts"),
     import("../lib/kms_key.ts"),
   ]);
+  applyProfile(flags.profile);
   const client = createKmsClient({
     region: flags.region,
     profile: flags.profile,
