@@ -212,7 +212,9 @@ export function translateKmsError(
 
   const sdk = (error ?? {}) as SdkError;
   const name = sdk.name ?? "Error";
-  const detail = sdk.message ? ` (KMS: ${sdk.message})` : "";
+  // SDK messages can add lines about its internals and end with a period.
+  const sdkMessage = firstLine(sdk.message);
+  const detail = sdkMessage ? ` (KMS: ${sdkMessage})` : "";
   const key = `'${context.keyId}'`;
   const make = (code: KmsToolkitError["code"], message: string) =>
     new KmsToolkitError(code, message, { cause: error });
@@ -234,7 +236,7 @@ export function translateKmsError(
     return make(
       "KMS_UNREACHABLE",
       `Cannot trust the TLS certificate of the KMS endpoint for ` +
-        `${context.operation} on key ${key}: ${sdk.message} (${sdk.code}). ` +
+        `${context.operation} on key ${key}: ${sdkMessage} (${sdk.code}). ` +
         "If a proxy or a private CA signs it, set NODE_EXTRA_CA_CERTS to " +
         "that CA's PEM file; otherwise check --endpoint-url and " +
         "AWS_ENDPOINT_URL_KMS.",
@@ -248,7 +250,7 @@ export function translateKmsError(
     const reason = status
       ? `the connection closed after HTTP ${status}, before the whole ` +
         "response arrived"
-      : (sdk.message ?? sdk.code).split("\n")[0]!.replace(/\.$/, "");
+      : sdkMessage ?? sdk.code;
     const attempts = sdk.$metadata?.attempts;
     return make(
       "KMS_UNREACHABLE",
@@ -263,8 +265,13 @@ export function translateKmsError(
     case "NotFoundException":
       return make(
         "KMS_NOT_FOUND",
-        `Cannot find KMS key ${key}${detail}. Check the key id, ARN or ` +
-          "alias, and that the region and account are the key's.",
+        `Cannot find KMS key ${key}${detail}. ` +
+          (looksLikeAliasName(context.keyId)
+            ? `If it is an alias name, pass --key-id alias/${context.keyId}. ` +
+              "Otherwise check"
+            : "Check") +
+          " the key id, ARN or alias, and that the region and account are " +
+          "the key's.",
       );
     case "DisabledException":
       return make(
@@ -323,13 +330,10 @@ export function translateKmsError(
     case "CredentialsProviderError":
       return make(
         "KMS_NO_CREDENTIALS",
-        "Cannot find AWS credentials" +
-          (context.profile ? ` for profile '${context.profile}'` : "") +
-          ". Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, pass " +
-          "--profile, or run where an IAM role is available." +
+        noCredentialsMessage(context.profile) +
           // The SDK reports a credential_process that Deno did not allow to
           // run as missing credentials, without the permission error.
-          (context.profile
+          (context.profile ?? environmentProfile()
             ? " A profile with credential_process also needs --allow-run " +
               "and all of --allow-env, which the deno tasks do not grant: " +
               "run the script with deno run and its task's flags, adding " +
@@ -351,11 +355,11 @@ export function translateKmsError(
     return make(
       "PERMISSION_DENIED",
       `Cannot call KMS ${context.operation} on key ${key}: ` +
-        `${sdk.message?.replace(/\.?$/, ".")} Run the script through its ` +
+        `${sdkMessage ?? "permission denied"}. Run the script through its ` +
         "deno task, or add that permission to the deno run flags.",
     );
   }
-  if (sdk.message === "Region is missing") {
+  if (sdkMessage === "Region is missing") {
     return make(
       "KMS_NO_REGION",
       "No AWS region is set. Pass --region, set AWS_REGION, or set " +
@@ -367,7 +371,7 @@ export function translateKmsError(
   return make(
     "KMS_FAILED",
     `KMS ${context.operation} on key ${key} failed: ${name}` +
-      `${sdk.message ? `: ${sdk.message}` : ""}` +
+      `${sdkMessage ? `: ${sdkMessage}` : ""}` +
       `${status ? ` (HTTP ${status}` : ""}` +
       `${
         request
@@ -390,4 +394,66 @@ function invalidUsageMessage(context: KmsCallContext, detail: string): string {
   }
   return `KMS key ${key} cannot be used for ${context.operation}${detail}. ` +
     "Use an asymmetric key with KeyUsage SIGN_VERIFY.";
+}
+
+/** Returns the first line of an SDK message without its final periods. */
+function firstLine(message: string | undefined): string | undefined {
+  if (!message) return undefined;
+  const line = message.split("\n")[0]!.trim().replace(/\.+$/, "");
+  return line || undefined;
+}
+
+const KEY_UUID =
+  /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Tells whether a key reference is a bare name, such as `app-signing`: no
+ * ARN, no `alias/` prefix, and neither a key id nor a multi-Region key id.
+ */
+function looksLikeAliasName(keyId: string): boolean {
+  return !/[/:]/.test(keyId) && !KEY_UUID.test(keyId) &&
+    !/^mrk-/i.test(keyId);
+}
+
+/**
+ * Returns `AWS_PROFILE` when the runtime lets this code read it without a
+ * permission prompt: in Deno only with env permission, in Node.js always.
+ */
+function environmentProfile(): string | undefined {
+  const runtime = globalThis as {
+    Deno?: typeof Deno;
+    process?: { env?: Record<string, string | undefined> };
+  };
+  try {
+    if (runtime.Deno) {
+      const query = { name: "env", variable: "AWS_PROFILE" } as const;
+      if (runtime.Deno.permissions.querySync(query).state !== "granted") {
+        return undefined;
+      }
+      return runtime.Deno.env.get("AWS_PROFILE") || undefined;
+    }
+    return runtime.process?.env?.AWS_PROFILE || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Describes missing credentials, naming the profile when one is chosen. */
+function noCredentialsMessage(profile: string | undefined): string {
+  const fromEnvironment = profile === undefined
+    ? environmentProfile()
+    : undefined;
+  const name = profile ?? fromEnvironment;
+  if (name === undefined) {
+    return "Cannot find AWS credentials. Set AWS_ACCESS_KEY_ID and " +
+      "AWS_SECRET_ACCESS_KEY, pass --profile, or run where an IAM role is " +
+      "available.";
+  }
+  return `Cannot find AWS credentials for profile '${name}'` +
+    (fromEnvironment ? " (from AWS_PROFILE)" : "") +
+    ". The profile was not found in the shared config and credentials " +
+    "files, or it has no credentials. Check its name and the files " +
+    "(AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE, by default " +
+    "~/.aws/config and ~/.aws/credentials), pass another --profile, or " +
+    "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.";
 }
