@@ -225,7 +225,7 @@ export function keySpecEntry(keySpec: string, keyId = "the key"): KeySpecEntry {
 export interface ChooseAlgorithmOptions {
   /**
    * The requested algorithm, as a KMS name (`ECDSA_SHA_256`) or a JWS `alg`
-   * (`ES256`).
+   * (`ES256`), in any case.
    * @default {undefined} the key spec's default
    */
   requested?: string;
@@ -236,11 +236,13 @@ export interface ChooseAlgorithmOptions {
    */
   allowed?: readonly string[];
   /**
-   * Whether the algorithm must have an X.509 OID (`"x509"`) or a JWS `alg`
-   * (`"jws"`).
+   * What the algorithm is for: signing certificates (`"x509"`, it needs an
+   * X.509 OID), signing JWS (`"jws"`, it needs a JWS `alg`), or the `alg`
+   * of a published JWK (`"jwk"`, the same need, but errors say "use"
+   * instead of "sign", since nothing is signed).
    * @default {undefined} no such requirement
    */
-  purpose?: "x509" | "jws";
+  purpose?: "x509" | "jws" | "jwk";
   /**
    * The key reference, for error messages.
    * @default {"the key"}
@@ -256,19 +258,25 @@ function usable(
     return false;
   }
   if (options.purpose === "x509") return entry.signatureOid !== null;
-  if (options.purpose === "jws") return entry.jwsAlgorithm !== null;
+  if (options.purpose === "jws" || options.purpose === "jwk") {
+    return entry.jwsAlgorithm !== null;
+  }
   return true;
 }
 
-function describe(entry: SigningAlgorithmEntry, purpose?: "x509" | "jws") {
-  return purpose === "jws" && entry.jwsAlgorithm
+function describe(
+  entry: SigningAlgorithmEntry,
+  purpose: ChooseAlgorithmOptions["purpose"],
+) {
+  return (purpose === "jws" || purpose === "jwk") && entry.jwsAlgorithm
     ? `${entry.jwsAlgorithm} (${entry.signingAlgorithm})`
     : entry.signingAlgorithm;
 }
 
 /**
  * Chooses the signing algorithm for a key spec: the requested one if the
- * key allows it, else the key spec's default.
+ * key allows it, else the key spec's default. Names match in any case, and
+ * the entry holds the canonical ones (`es256` gives `ES256`).
  *
  * @param keySpec The KMS `KeySpec`.
  * @param options The requested algorithm and the allowed list.
@@ -283,6 +291,7 @@ function describe(entry: SigningAlgorithmEntry, purpose?: "x509" | "jws") {
  *
  * const entry = chooseSigningAlgorithm("RSA_2048", { requested: "PS256" });
  * assert.equal(entry.signingAlgorithm, "RSASSA_PSS_SHA_256");
+ * assert.equal(chooseSigningAlgorithm("ECC_NIST_P256", { requested: "es256" }).jwsAlgorithm, "ES256");
  * ```
  */
 export function chooseSigningAlgorithm(
@@ -297,26 +306,30 @@ export function chooseSigningAlgorithm(
   )
     .join(", ");
 
+  // A JWK only names the algorithm that verifiers are to use.
+  const verb = options.purpose === "jwk" ? "use" : "sign with";
   if (options.requested === undefined) {
     const first = candidates[0];
     if (first) return first;
     throw new KmsToolkitError(
       "UNSUPPORTED_KEY",
-      `Cannot sign with key '${keyId}' (${keySpec}): KMS allows none of the ` +
+      `Cannot ${verb} key '${keyId}' (${keySpec}): KMS allows none of the ` +
         "algorithms this toolkit can use for it.",
     );
   }
 
   const requested = options.requested;
+  const upper = requested.toUpperCase();
   const match = spec.algorithms.find((entry) =>
-    entry.signingAlgorithm === requested.toUpperCase() ||
-    entry.jwsAlgorithm === requested
+    entry.signingAlgorithm === upper ||
+    entry.jwsAlgorithm?.toUpperCase() === upper
   );
   if (match && candidates.includes(match)) return match;
 
+  const using = options.purpose === "jwk" ? "with alg" : "using";
   throw new KmsToolkitError(
     "UNSUPPORTED_KEY",
-    `Cannot sign with key '${keyId}' (${keySpec}) using '${requested}': ` +
+    `Cannot ${verb} key '${keyId}' (${keySpec}) ${using} '${requested}': ` +
       `the key allows ${allowedText || "no usable algorithm"}. ` +
       "Pass one of those, or use another key.",
   );

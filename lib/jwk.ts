@@ -289,7 +289,7 @@ export async function publicJwkFor(
   const entry = chooseSigningAlgorithm(spkiKeySpec(parsed), {
     requested: options.alg,
     allowed: options.allowedSigningAlgorithms,
-    purpose: "jws",
+    purpose: "jwk",
   });
   const use = checkUse(options.use);
   const keyOps = checkKeyOps(options.keyOps);

@@ -156,3 +156,64 @@ Deno.test("keySpecEntry rejects non-signing specs", () => {
   );
   assert.equal(KEY_SPECS.length, 11);
 });
+
+Deno.test("chooseSigningAlgorithm names in any case", () => {
+  const cases: [string, string, string][] = [
+    ["ECC_NIST_P256", "es256", "ES256"],
+    ["ECC_SECG_P256K1", "es256k", "ES256K"],
+    ["ECC_NIST_EDWARDS25519", "EDDSA", "EdDSA"],
+    ["ML_DSA_65", "ml-dsa-65", "ML-DSA-65"],
+    ["RSA_4096", "pS512", "PS512"],
+    ["RSA_2048", "rsassa_pkcs1_v1_5_sha_384", "RS384"],
+  ];
+  for (const [keySpec, requested, jws] of cases) {
+    for (const purpose of ["jws", "jwk", undefined] as const) {
+      const entry = chooseSigningAlgorithm(keySpec, { requested, purpose });
+      assert.equal(entry.jwsAlgorithm, jws, `${keySpec} ${requested}`);
+    }
+  }
+  rejects(
+    () => chooseSigningAlgorithm("ECC_NIST_P384", { requested: "es256" }),
+    "UNSUPPORTED_KEY",
+    /using 'es256': the key allows ECDSA_SHA_384\./,
+  );
+});
+
+Deno.test("chooseSigningAlgorithm wording by purpose", () => {
+  const cases = [
+    ["jws", /^Cannot sign with key 'k' \(ECC_NIST_P256\) using 'PS256': /],
+    ["x509", /^Cannot sign with key 'k' \(ECC_NIST_P256\) using 'PS256': /],
+    ["jwk", /^Cannot use key 'k' \(ECC_NIST_P256\) with alg 'PS256': /],
+  ] as const;
+  for (const [purpose, message] of cases) {
+    rejects(
+      () =>
+        chooseSigningAlgorithm("ECC_NIST_P256", {
+          requested: "PS256",
+          purpose,
+          keyId: "k",
+        }),
+      "UNSUPPORTED_KEY",
+      message,
+    );
+  }
+  rejects(
+    () =>
+      chooseSigningAlgorithm("ECC_NIST_P256", {
+        allowed: [],
+        purpose: "jwk",
+        keyId: "k",
+      }),
+    "UNSUPPORTED_KEY",
+    /^Cannot use key 'k' \(ECC_NIST_P256\): KMS allows none/,
+  );
+  rejects(
+    () =>
+      chooseSigningAlgorithm("ECC_NIST_EDWARDS25519", {
+        requested: "ED25519_PH_SHA_512",
+        purpose: "jwk",
+      }),
+    "UNSUPPORTED_KEY",
+    /the key allows EdDSA \(ED25519_SHA_512\)\./,
+  );
+});
