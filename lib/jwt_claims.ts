@@ -323,6 +323,201 @@ export function checkServiceNowAlgorithm(alg: string, keyId = "the key"): void {
   );
 }
 
+/**
+ * The registered claims whose value is a NumericDate, a JSON number of
+ * seconds since 1970-01-01T00:00:00Z (RFC 7519 sections 2 and 4.1).
+ */
+export const NUMERIC_DATE_CLAIMS: readonly string[] = ["exp", "nbf", "iat"];
+
+/** Options of {@linkcode parseClaimValue} and {@linkcode parseClaimsJson}. */
+export interface ClaimSourceOptions {
+  /**
+   * Where the claims come from, named in errors, such as `--claim` or
+   * `--claims-json 'claims.json'`.
+   * @default {undefined} no source is named
+   */
+  source?: string;
+}
+
+/** A number in JSON text that JavaScript cannot hold exactly. */
+class InexactNumber {
+  constructor(readonly text: string, readonly value: number) {}
+}
+
+/** Tells whether JSON text of a number reads back as the same number. */
+function isExact(value: number): boolean {
+  return Number.isFinite(value) &&
+    (!Number.isInteger(value) || Number.isSafeInteger(value));
+}
+
+/**
+ * Parses JSON, marking each number that is not finite in JavaScript (such
+ * as 1e400) or an integer beyond `Number.MAX_SAFE_INTEGER`. The reviver
+ * returns its value for every key, so `__proto__` stays an own member.
+ */
+function parseMarked(text: string): unknown {
+  return JSON.parse(
+    text,
+    (_key: string, value: unknown, context?: { source?: string }) =>
+      typeof value === "number" && !isExact(value)
+        ? new InexactNumber(context?.source ?? String(value), value)
+        : value,
+  );
+}
+
+function findInexact(value: unknown): InexactNumber | undefined {
+  if (value instanceof InexactNumber) return value;
+  if (typeof value !== "object" || value === null) return undefined;
+  for (const member of Object.values(value)) {
+    const found = findInexact(member);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+function fromSource(options: ClaimSourceOptions): string {
+  return options.source === undefined ? "" : ` from ${options.source}`;
+}
+
+/** Throws for inexact numbers and for a NumericDate claim that is none. */
+function checkClaim(
+  name: string,
+  value: unknown,
+  options: ClaimSourceOptions,
+): void {
+  const inexact = findInexact(value);
+  if (inexact) {
+    const reason = Number.isFinite(inexact.value)
+      ? "it is an integer beyond Number.MAX_SAFE_INTEGER " +
+        `(${Number.MAX_SAFE_INTEGER}), which JavaScript and many JSON ` +
+        `parsers cannot hold exactly: it reads as ${String(inexact.value)}`
+      : "it is beyond the range of a JavaScript number, so the token " +
+        "would carry null instead";
+    throw new KmsToolkitError(
+      "INVALID_INPUT",
+      `Cannot use claim '${name}' number '${inexact.text}'` +
+        `${fromSource(options)}: ${reason}. Quote it to send it as a ` +
+        `string: "${inexact.text}".`,
+    );
+  }
+  if (NUMERIC_DATE_CLAIMS.includes(name) && typeof value !== "number") {
+    throw new KmsToolkitError(
+      "INVALID_INPUT",
+      `Cannot use claim '${name}' value '${JSON.stringify(value)}'` +
+        `${fromSource(options)}: ${name} is a NumericDate, a JSON number ` +
+        "of seconds since 1970-01-01T00:00:00Z (RFC 7519 section 2), and " +
+        `verifiers reject other values. Pass a number, such as ${
+          Math.floor(Date.now() / 1000) + DEFAULT_EXPIRES_IN
+        }.`,
+    );
+  }
+}
+
+/**
+ * Parses the VALUE of a `NAME=VALUE` claim: JSON when the text parses
+ * (`5` is a number, `["a"]` an array, `"5"` a string), and the text
+ * itself otherwise. Numbers must come through JSON unchanged, and `exp`,
+ * `nbf` and `iat` must be numbers.
+ *
+ * @param name The claim name.
+ * @param text The value text.
+ * @param options Where the claim comes from, for errors.
+ * @returns The claim value.
+ * @throws {KmsToolkitError} `INVALID_INPUT` for a number that is not
+ * finite in JavaScript (such as `1e400`) or an integer beyond
+ * `Number.MAX_SAFE_INTEGER`, anywhere in the value, and for an `exp`,
+ * `nbf` or `iat` that is not a number.
+ *
+ * @example
+ * ```ts
+ * import { parseClaimValue } from "./jwt_claims.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(parseClaimValue("n", "5"), 5);
+ * assert.equal(parseClaimValue("role", "admin"), "admin");
+ * assert.equal(parseClaimValue("big", '"12345678901234567890"'), "12345678901234567890");
+ * assert.throws(() => parseClaimValue("big", "12345678901234567890"), /MAX_SAFE_INTEGER/);
+ * assert.throws(() => parseClaimValue("exp", '"soon"'), /NumericDate/);
+ * ```
+ */
+export function parseClaimValue(
+  name: string,
+  text: string,
+  options: ClaimSourceOptions = {},
+): unknown {
+  let value: unknown;
+  try {
+    value = parseMarked(text);
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    value = text;
+  }
+  checkClaim(name, value, options);
+  return value;
+}
+
+/**
+ * Parses a JSON object of claims. Numbers must come through JSON
+ * unchanged, and `exp`, `nbf` and `iat` must be numbers.
+ *
+ * @param text The JSON text.
+ * @param options Where the claims come from, for errors.
+ * @returns The claims, in the order of the text; `__proto__` stays an
+ * own member.
+ * @throws {KmsToolkitError} `INVALID_INPUT` when the text is not JSON or
+ * not an object, for a number that is not finite in JavaScript or an
+ * integer beyond `Number.MAX_SAFE_INTEGER`, and for an `exp`, `nbf` or
+ * `iat` that is not a number.
+ *
+ * @example
+ * ```ts
+ * import { parseClaimsJson } from "./jwt_claims.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(parseClaimsJson('{"scope": "read", "exp": 4102444800}'),
+ *   { scope: "read", exp: 4102444800 });
+ * assert.throws(() => parseClaimsJson('{"n": 1e400}', { source: "claims.json" }),
+ *   /claim 'n' number '1e400' from claims.json/);
+ * ```
+ */
+export function parseClaimsJson(
+  text: string,
+  options: ClaimSourceOptions = {},
+): Record<string, unknown> {
+  const source = options.source ?? "the claims JSON";
+  let value: unknown;
+  try {
+    value = parseMarked(text);
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    throw new KmsToolkitError(
+      "INVALID_INPUT",
+      `Cannot parse ${source}: ${error.message}. It must hold one JSON ` +
+        "object of claims.",
+      { cause: error },
+    );
+  }
+  if (
+    typeof value !== "object" || value === null || Array.isArray(value) ||
+    value instanceof InexactNumber
+  ) {
+    throw new KmsToolkitError(
+      "INVALID_INPUT",
+      `Cannot use ${source}: it holds ${
+        Array.isArray(value)
+          ? "an array"
+          : value instanceof InexactNumber
+          ? value.text
+          : JSON.stringify(value)
+      }, not a JSON object. Write the claims as {"name": value, ...}.`,
+    );
+  }
+  for (const [name, member] of Object.entries(value)) {
+    checkClaim(name, member, options);
+  }
+  return value as Record<string, unknown>;
+}
+
 /** Options of {@linkcode signServiceNowAssertion}. */
 export interface ServiceNowAssertionOptions extends JwtBearerGrantOptions {
   /**

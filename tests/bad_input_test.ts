@@ -347,6 +347,27 @@ function claimValue(text: string): unknown {
   }
 }
 
+/** Tells whether a value holds a number that JSON cannot carry exactly. */
+function hasInexactNumber(value: unknown): boolean {
+  if (typeof value === "number") {
+    return !Number.isFinite(value) ||
+      (Number.isInteger(value) && !Number.isSafeInteger(value));
+  }
+  if (typeof value !== "object" || value === null) return false;
+  return Object.values(value).some(hasInexactNumber);
+}
+
+/** The error the JWT script must give for a claim value, or null. */
+function claimProblem(name: string, value: unknown): RegExp | null {
+  if (hasInexactNumber(value)) {
+    return /^error: Cannot use claim '.*' number '.*'/s;
+  }
+  if (["exp", "nbf", "iat"].includes(name) && typeof value !== "number") {
+    return /^error: Cannot use claim '.*' value '.*'.*NumericDate/s;
+  }
+  return null;
+}
+
 /** Runs the JWT script against the endpoint. */
 function signJwt(endpoint: Endpoint, args: string[]) {
   return runScript("kms_sign_jwt.ts", [
@@ -388,10 +409,19 @@ Deno.test("kms_sign_jwt random claim flags", async () => {
           // The = form, so that a NAME starting with "-" is no flag.
           ...claims.map(({ name, value }) => `--claim=${name}=${value}`),
         ]);
-        const names = claims.map(({ name }) => name);
-        if (new Set(names).size < names.length) {
+        // The first duplicate or bad value, in flag order, is the error.
+        const seen = new Set<string>();
+        let error: RegExp | null = null;
+        for (const { name, value } of claims) {
+          error = seen.has(name)
+            ? /is already set by an earlier --claim/
+            : claimProblem(name, claimValue(value));
+          if (error) break;
+          seen.add(name);
+        }
+        if (error) {
           assert.equal(result.code, 2, result.stderr);
-          assert.match(result.stderr, /is already set by an earlier --claim/);
+          assert.match(result.stderr, error);
           assert.match(result.stderr, /\nUsage: kms_sign_jwt /);
           assert.equal(endpoint.kms.calls.length, before);
           return;
@@ -486,6 +516,15 @@ Deno.test("kms_sign_jwt random claims JSON", async () => {
       if (typeof value !== "object" || value === null || Array.isArray(value)) {
         assert.equal(result.code, 2, result.stderr);
         assert.match(result.stderr, /not a JSON object/);
+        assert.equal(endpoint.kms.calls.length, before);
+        return;
+      }
+      const error = Object.entries(value).map(([name, member]) =>
+        claimProblem(name, member)
+      ).find((problem) => problem !== null);
+      if (error) {
+        assert.equal(result.code, 2, result.stderr);
+        assert.match(result.stderr, error);
         assert.equal(endpoint.kms.calls.length, before);
         return;
       }

@@ -6,6 +6,9 @@ import {
   checkServiceNowAlgorithm,
   clientAssertionClaims,
   jwtBearerGrantClaims,
+  NUMERIC_DATE_CLAIMS,
+  parseClaimsJson,
+  parseClaimValue,
   SERVICENOW_ALGORITHMS,
   signClientAssertion,
   signServiceNowAssertion,
@@ -333,4 +336,91 @@ Deno.test("signClientAssertion verifies with jose", async () => {
   assert.equal(protectedHeader.kid, signer.kid);
   assert.equal(payload.exp! - payload.iat!, 120);
   assert.match(String(payload.jti), UUID);
+});
+
+Deno.test("parseClaimValue JSON or text", () => {
+  const cases: [string, unknown][] = [
+    ["5", 5],
+    ["-0.25", -0.25],
+    ["9007199254740991", 9007199254740991],
+    ["-9007199254740991", -9007199254740991],
+    ['"5"', "5"],
+    ['["a",{"b":null}]', ["a", { b: null }]],
+    ["admin", "admin"],
+    ["", ""],
+    ["1e400x", "1e400x"],
+  ];
+  for (const [text, expected] of cases) {
+    assert.deepEqual(parseClaimValue("c", text), expected, text);
+  }
+  const proto = parseClaimValue("p", '{"__proto__": {"admin": true}}');
+  assert.ok(Object.hasOwn(proto as object, "__proto__"));
+  assert.equal(Object.getPrototypeOf(proto), Object.prototype);
+});
+
+Deno.test("parseClaimValue rejects inexact numbers", () => {
+  const cases: [string, string[]][] = [
+    ["1e400", ["claim 'c' number '1e400'", "null", 'string: "1e400"']],
+    ["-1E999", ["number '-1E999'", "null"]],
+    ["9007199254740992", ["'9007199254740992'", "MAX_SAFE_INTEGER"]],
+    [
+      "12345678901234567890",
+      ["'12345678901234567890'", "reads as 12345678901234567000"],
+    ],
+    ['{"a":[0,{"b":1e309}]}', ["claim 'c' number '1e309'"]],
+    ["1.5e300", ["'1.5e300'", "MAX_SAFE_INTEGER"]],
+  ];
+  for (const [text, substrings] of cases) {
+    rejects(() => parseClaimValue("c", text), "INVALID_INPUT", substrings);
+  }
+  rejects(
+    () => parseClaimValue("n", "1e400", { source: "--claim" }),
+    "INVALID_INPUT",
+    ["Cannot use claim 'n' number '1e400' from --claim: "],
+  );
+});
+
+Deno.test("parseClaimValue NumericDate claims", () => {
+  assert.deepEqual(NUMERIC_DATE_CLAIMS, ["exp", "nbf", "iat"]);
+  for (const name of NUMERIC_DATE_CLAIMS) {
+    assert.equal(parseClaimValue(name, "1767225600"), 1767225600);
+    assert.equal(parseClaimValue(name, "1767225600.5"), 1767225600.5);
+    for (const text of ['"1767225600"', "soon", "null", "[1]", "true"]) {
+      const shown = JSON.stringify(parseClaimValue("other", text));
+      rejects(() => parseClaimValue(name, text), "INVALID_INPUT", [
+        `claim '${name}' value '${shown}'`,
+        "NumericDate",
+        "RFC 7519",
+      ]);
+    }
+  }
+});
+
+Deno.test("parseClaimsJson objects and errors", () => {
+  assert.deepEqual(
+    Object.entries(parseClaimsJson('{"b": 1, "a": [2.5], "exp": 4102444800}')),
+    [["b", 1], ["a", [2.5]], ["exp", 4102444800]],
+  );
+  const source = "--claims-json 'c.json'";
+  const cases: [string, string[]][] = [
+    ["{nope", ["Cannot parse --claims-json 'c.json': ", "JSON object"]],
+    ["[1]", ["Cannot use --claims-json 'c.json': it holds an array"]],
+    ["1e400", ["it holds 1e400, not a JSON object"]],
+    ['"x"', ['it holds "x", not a JSON object']],
+    [
+      '{"a": 1, "id": 12345678901234567890}',
+      [`claim 'id' number '12345678901234567890' from ${source}`],
+    ],
+    ['{"o": {"n": [-1e400]}}', ["claim 'o' number '-1e400'"]],
+    ['{"iat": "now"}', [`claim 'iat' value '"now"' from ${source}`]],
+    ['{"nbf": null}', ["claim 'nbf' value 'null'"]],
+  ];
+  for (const [text, substrings] of cases) {
+    rejects(() => parseClaimsJson(text, { source }), "INVALID_INPUT", [
+      ...substrings,
+    ]);
+  }
+  rejects(() => parseClaimsJson("{"), "INVALID_INPUT", [
+    "Cannot parse the claims JSON: ",
+  ]);
 });
