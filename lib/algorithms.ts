@@ -236,10 +236,10 @@ export interface ChooseAlgorithmOptions {
    */
   allowed?: readonly string[];
   /**
-   * What the algorithm is for: signing certificates (`"x509"`, it needs an
-   * X.509 OID), signing JWS (`"jws"`, it needs a JWS `alg`), or the `alg`
-   * of a published JWK (`"jwk"`, the same need, but errors say "use"
-   * instead of "sign", since nothing is signed).
+   * The use of the algorithm. `"x509"` signs certificates, so it needs an
+   * X.509 OID. `"jws"` signs JWS, so it needs a JWS `alg`. `"jwk"` names
+   * the `alg` of a published JWK, which needs a JWS `alg` too, and its
+   * errors read "Cannot use key" because nothing is signed.
    * @default {undefined} no such requirement
    */
   purpose?: "x509" | "jws" | "jwk";
@@ -276,7 +276,7 @@ function describe(
 /**
  * Chooses the signing algorithm for a key spec: the requested one if the
  * key allows it, else the key spec's default. Names match in any case, and
- * the entry holds the canonical ones (`es256` gives `ES256`).
+ * the returned entry has the canonical ones (`es256` gives `ES256`).
  *
  * @param keySpec The KMS `KeySpec`.
  * @param options The requested algorithm and the allowed list.

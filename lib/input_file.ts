@@ -1,6 +1,6 @@
 /**
- * Reads a file that the user named, with errors that name the input and
- * the path and say what to do, in place of the operating system's text.
+ * Reading of files that the user named. Errors name the input and the
+ * path and give the next step, in place of the operating system's text.
  *
  * @module
  */

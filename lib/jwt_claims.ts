@@ -344,7 +344,7 @@ class InexactNumber {
   constructor(readonly text: string, readonly value: number) {}
 }
 
-/** Tells whether JSON text of a number reads back as the same number. */
+/** Tells whether a parsed number is finite and, if whole, a safe integer. */
 function isExact(value: number): boolean {
   return Number.isFinite(value) &&
     (!Number.isInteger(value) || Number.isSafeInteger(value));
@@ -389,8 +389,8 @@ function checkClaim(
   if (inexact) {
     const reason = Number.isFinite(inexact.value)
       ? "it is an integer beyond Number.MAX_SAFE_INTEGER " +
-        `(${Number.MAX_SAFE_INTEGER}), which JavaScript and many JSON ` +
-        `parsers cannot hold exactly: it reads as ${String(inexact.value)}`
+        `(${Number.MAX_SAFE_INTEGER}), so JavaScript and many JSON parsers ` +
+        `cannot hold it exactly and read it as ${String(inexact.value)}`
       : "it is beyond the range of a JavaScript number, so the token " +
         "would carry null instead";
     throw new KmsToolkitError(

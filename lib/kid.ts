@@ -1,7 +1,8 @@
 /**
- * How the scripts choose the `kid` of a KMS key: its RFC 7638 thumbprint,
- * its KMS key id, or a given value. The JWKS export and the JWT signer
- * parse the same modes here, so one `--kid` gives one kid in both.
+ * Kid modes, the ways the scripts choose the `kid` of a KMS key: its RFC
+ * 7638 thumbprint, its KMS key id, or a given value. The JWKS export and
+ * the JWT signer parse the same modes here, so one `--kid` gives one kid
+ * in both.
  *
  * @module
  */
