@@ -15,13 +15,16 @@ import {
   parseCertificateChain,
 } from "../lib/certificate_chain.ts";
 import { KmsToolkitError } from "../lib/errors.ts";
+import { readInputFile } from "../lib/input_file.ts";
 import { type PublicJwk, publicJwkFor } from "../lib/jwk.ts";
 import { formatJwks, type Jwks, mergeJwks, parseJwks } from "../lib/jwks.ts";
+import { kidFor, type KidMode, parseKidMode } from "../lib/kid.ts";
 import { createKmsClient } from "../lib/kms_client.ts";
 import { KmsKey } from "../lib/kms_key.ts";
 import { writeFileAtomic } from "../lib/output_file.ts";
 import { encodePem } from "../lib/pem.ts";
 import {
+  applyProfile,
   LineReader,
   parseFlags,
   parseTimeout,
@@ -29,6 +32,7 @@ import {
   printOut,
   runMain,
   usageError,
+  useCallerWorkingDirectory,
   writeOut,
 } from "./_cli.ts";
 
@@ -60,8 +64,8 @@ Keys:
                        line of standard input when it is not a terminal).
 
 JWK members (--format jwks and jwk only):
-  --alg ALG            JWS algorithm (a KMS SigningAlgorithm name works
-                       too). Default: RS256 for RSA keys; ES256, ES384 and
+  --alg ALG            JWS algorithm, in any case (a KMS SigningAlgorithm
+                       name works too). Default: RS256 for RSA keys; ES256, ES384 and
                        ES512 for P-256, P-384 and P-521; ES256K for
                        secp256k1; EdDSA for Ed25519; ML-DSA-44, ML-DSA-65
                        and ML-DSA-87 for ML-DSA. RSA keys also take RS384,
@@ -131,8 +135,9 @@ Connection:
   --help               Show this help.
 
 Exit codes: 0 success, 1 KMS call failed, 2 invalid flags or input,
-3 key not usable (not a signing key, SM2, or an --alg it cannot sign
-with), 5 output file exists or a file cannot be read or written.
+3 key not usable (not a signing key, SM2, or an --alg it cannot use),
+4 signature did not verify, 5 output exists or a file cannot be read or
+written, 130 interrupted.
 `;
 
 const FLAGS = {
@@ -165,11 +170,6 @@ const USES = ["sig", "none"] as const;
 /** Flags that only change JWK members, so only JSON formats take them. */
 const JWK_FLAGS = ["alg", "kid", "use", "key-ops", "cert", "compact"] as const;
 
-type KidMode =
-  | { kind: "thumbprint" }
-  | { kind: "key-id" }
-  | { kind: "literal"; value: string };
-
 /** The checked command line. */
 interface Options {
   keyIds: string[];
@@ -201,19 +201,13 @@ function choice<T extends string>(
   );
 }
 
-function parseKidMode(text: string | undefined): KidMode {
-  if (text === undefined || text === "thumbprint") {
-    return { kind: "thumbprint" };
+function parseKid(text: string | undefined): KidMode {
+  try {
+    return parseKidMode(text, { label: "--kid" });
+  } catch (error) {
+    if (!(error instanceof KmsToolkitError)) throw error;
+    usageError(error.message, USAGE);
   }
-  if (text === "key-id") return { kind: "key-id" };
-  if (text.startsWith("literal:") && text.length > "literal:".length) {
-    return { kind: "literal", value: text.slice("literal:".length) };
-  }
-  usageError(
-    `Invalid --kid '${text}': expected thumbprint, key-id or ` +
-      "literal:VALUE with a non-empty VALUE.",
-    USAGE,
-  );
 }
 
 /** Checks the flags that need no file, prompt or KMS call. */
@@ -271,7 +265,7 @@ function parseOptions(flags: Flags): Options {
     keyIds: keyIds.map((keyId) => keyId.trim()),
     format,
     algs: flags.alg ?? [],
-    kid: parseKidMode(flags.kid),
+    kid: parseKid(flags.kid),
     use: choice("--use", flags.use, USES) === "sig" ? "sig" : null,
     keyOps: keyOps === undefined ? undefined : [keyOps],
     certPaths: flags.cert ?? [],
@@ -332,30 +326,6 @@ function checkKeyCount(options: Options, count: number): void {
   }
 }
 
-async function readInputFile(path: string, flag: string): Promise<Uint8Array> {
-  try {
-    return await Deno.readFile(path);
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    if (error instanceof Deno.errors.NotCapable) {
-      throw new KmsToolkitError(
-        "PERMISSION_DENIED",
-        `Cannot read ${flag} file '${path}': ${reason}. Add --allow-read ` +
-          "to the deno run flags.",
-        { cause: error },
-      );
-    }
-    const detail = error instanceof Deno.errors.NotFound
-      ? "the file does not exist"
-      : reason;
-    throw new KmsToolkitError(
-      "IO_FAILED",
-      `Cannot read ${flag} file '${path}': ${detail}. Check the path.`,
-      { cause: error },
-    );
-  }
-}
-
 /** Tells whether two paths name the same file; false if one is missing. */
 async function sameFile(a: string, b: string): Promise<boolean> {
   try {
@@ -402,7 +372,7 @@ async function readLocalInputs(options: Options): Promise<LocalInputs> {
           "replace it with the merged set, or choose another --out.",
       );
     }
-    const bytes = await readInputFile(mergePath, "--merge");
+    const bytes = await readInputFile("--merge", mergePath);
     let text: string;
     try {
       text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
@@ -419,7 +389,7 @@ async function readLocalInputs(options: Options): Promise<LocalInputs> {
 
   const chains = [];
   for (const path of options.certPaths) {
-    const bytes = await readInputFile(path, "--cert");
+    const bytes = await readInputFile("--cert", path);
     chains.push({
       path,
       chain: parseCertificateChain(bytes, { source: path }),
@@ -448,6 +418,7 @@ async function fetchKeys(
   options: Options,
   keyIds: string[],
 ): Promise<KmsKey[]> {
+  applyProfile(flags.profile);
   const client = createKmsClient({
     region: flags.region,
     profile: flags.profile,
@@ -474,29 +445,6 @@ async function fetchKeys(
     client.destroy();
   }
   return keys;
-}
-
-const KEY_ARN = /^arn:[^:]+:kms:[^:]*:[^:]*:key\/([^/:]+)$/;
-
-/** Takes the key id from the key ARN, so no account number is published. */
-function keyIdFromArn(key: KmsKey): string {
-  const match = KEY_ARN.exec(key.keyArn);
-  if (!match) {
-    throw new KmsToolkitError(
-      "KMS_FAILED",
-      `Cannot take the key id of KMS key '${key.keyId}' from '${key.keyArn}': ` +
-        "GetPublicKey returned no key ARN of the form " +
-        "arn:PARTITION:kms:REGION:ACCOUNT:key/KEY_ID. Check --endpoint-url, " +
-        "or pass --kid literal:VALUE.",
-    );
-  }
-  return match[1]!;
-}
-
-function kidFor(mode: KidMode, key: KmsKey): string | undefined {
-  if (mode.kind === "key-id") return keyIdFromArn(key);
-  if (mode.kind === "literal") return mode.value;
-  return undefined;
 }
 
 function dateOnly(date: Date): string {
@@ -530,7 +478,7 @@ async function buildJwks(
         ? options.algs[0]
         : options.algs[index],
       allowed: key.signingAlgorithms,
-      purpose: "jws",
+      purpose: "jwk",
       keyId: key.keyId,
     });
     const jwk = await publicJwkFor(key.publicKey, {
@@ -676,6 +624,7 @@ function summary(
 }
 
 async function main(): Promise<void> {
+  useCallerWorkingDirectory();
   const flags = parseFlags(Deno.args, FLAGS, USAGE);
   if (flags.help) {
     printOut(HELP);

@@ -7,6 +7,7 @@
 
 import { KEY_SPECS } from "../lib/algorithms.ts";
 import { KmsToolkitError } from "../lib/errors.ts";
+import { readInputFile } from "../lib/input_file.ts";
 import { type JwtPayload, KmsJwtSigner } from "../lib/jwt.ts";
 import {
   checkServiceNowAlgorithm,
@@ -14,21 +15,27 @@ import {
   DEFAULT_EXPIRES_IN,
   jwtBearerGrantClaims,
   MAX_EXPIRES_IN,
+  parseClaimsJson,
+  parseClaimValue,
 } from "../lib/jwt_claims.ts";
+import { kidFor, type KidMode, parseKidMode } from "../lib/kid.ts";
 import { createKmsClient } from "../lib/kms_client.ts";
+import { KmsKey } from "../lib/kms_key.ts";
 import {
+  applyProfile,
   parseFlags,
   parseTimeout,
   printErr,
   printOut,
   runMain,
   usageError,
+  useCallerWorkingDirectory,
 } from "./_cli.ts";
 
 const USAGE = "Usage: kms_sign_jwt --key-id ID [--preset okta|servicenow] " +
   "[--client-id ID] [--iss ISS] [--sub SUB] [--aud AUD] " +
   "[--expires-in SECONDS] [--claim NAME=VALUE]... [--claims-json FILE] " +
-  "[--kid KID] [--alg ALG] [--region REGION] [--profile NAME] " +
+  "[--kid MODE] [--alg ALG] [--region REGION] [--profile NAME] " +
   "[--endpoint-url URL] [--timeout SECONDS] [--decode] [--help]";
 
 const HELP = `Sign a JWT with a KMS key and print it.
@@ -37,9 +44,9 @@ ${USAGE}
 
 The token is a compact JWS with the header {"alg", "typ": "JWT", "kid"}.
 The key is fetched with one GetPublicKey call and the token signed with
-one Sign call. The default kid is the key's RFC 7638 thumbprint, the kid
-that kms_public_key_to_jwks publishes for the same key. Every token gets
-iat (now), exp (iat + --expires-in) and a random UUID jti.
+one Sign call. --kid takes the modes of kms_public_key_to_jwks, so the
+same --kid gives the kid that it publishes for the same key. Every token
+gets iat (now), exp (iat + --expires-in) and a random UUID jti.
 
 Presets:
   --preset okta --client-id ID --aud TOKEN_ENDPOINT_URL
@@ -47,7 +54,9 @@ Presets:
       aud is the token endpoint (https://, or http:// on loopback), and
       exp is at most 3600 s after iat, as Okta requires. Send it as
       client_assertion with client_assertion_type
-      urn:ietf:params:oauth:client-assertion-type:jwt-bearer.
+      urn:ietf:params:oauth:client-assertion-type:jwt-bearer. An --iss
+      or --sub other than the client id is sent with a warning, because
+      Okta rejects it.
   --preset servicenow --client-id ID --sub USER --kid KID [--aud AUD]
       A JWT bearer grant assertion: iss is the client id, sub the value
       of the provider's User field, aud the client id unless --aud is
@@ -63,6 +72,9 @@ Claims, each source overriding the ones before it:
      array) and is a string otherwise (--claim r=admin); quote it as
      JSON to force a string (--claim 'n="5"');
   4. --iss, --sub and --aud.
+A number that JSON would change, such as 1e400 or an integer beyond
+9007199254740991, is an error: quote it to send it as a string. exp, nbf
+and iat must be numbers of seconds since 1970 (RFC 7519 NumericDate).
 
 Options:
   --key-id ID           KMS key: key id, key ARN, alias/NAME or alias ARN.
@@ -75,9 +87,15 @@ Options:
                         at most ${MAX_EXPIRES_IN} with a preset).
   --claim NAME=VALUE    Add a claim; repeatable.
   --claims-json FILE    Add the claims of a JSON object file.
-  --kid KID             The kid header (default: the RFC 7638 thumbprint).
-  --alg ALG             JWS algorithm, such as PS256 for an RSA key
-                        (default: RS256 for RSA, the curve's for EC keys).
+  --kid MODE            The kid header. thumbprint (default): the RFC
+                        7638 SHA-256 thumbprint of the public key.
+                        key-id: the KMS key id, taken from the key ARN
+                        that KMS returns, so an alias gives its key's id.
+                        literal:VALUE, or any other VALUE: VALUE itself,
+                        such as a ServiceNow verifier map's Key Id.
+  --alg ALG             JWS algorithm, in any case, such as PS256 for an
+                        RSA key (default: RS256 for RSA, the curve's for
+                        EC keys).
   --region REGION       AWS region (default: AWS_REGION or the profile's).
   --profile NAME        Shared config profile (default: AWS_PROFILE).
   --endpoint-url URL    KMS endpoint (default: AWS_ENDPOINT_URL_KMS,
@@ -89,7 +107,8 @@ Options:
   --help                Show this help.
 
 Exit codes: 0 success, 1 KMS call failed, 2 invalid flags or input,
-3 key not usable.
+3 key not usable, 4 signature did not verify, 5 output exists or a file
+cannot be read or written, 130 interrupted.
 `;
 
 const FLAGS = {
@@ -114,12 +133,38 @@ const FLAGS = {
 
 type Flags = ReturnType<typeof parseFlags<typeof FLAGS>>;
 
-const JWS_ALGORITHMS = new Set(
+/** The canonical JWS and KMS algorithm names, by their upper case. */
+const ALGORITHM_NAMES = new Map(
   KEY_SPECS.flatMap((spec) => spec.algorithms)
     .flatMap((entry) =>
       entry.jwsAlgorithm ? [entry.jwsAlgorithm, entry.signingAlgorithm] : []
-    ),
+    )
+    .map((name) => [name.toUpperCase(), name]),
 );
+
+/** Gives the canonical name of --alg, which takes any case. */
+function parseAlg(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const name = ALGORITHM_NAMES.get(text.toUpperCase());
+  if (name !== undefined) return name;
+  usageError(
+    `Invalid --alg '${text}': expected one of ${
+      [...new Set(ALGORITHM_NAMES.values())]
+        .filter((candidate) => !candidate.includes("_")).join(", ")
+    }.`,
+    USAGE,
+  );
+}
+
+/** Parses --kid: the modes of the JWKS script, or a bare literal kid. */
+function parseKid(text: string | undefined): KidMode {
+  try {
+    return parseKidMode(text, { bareLiteral: true, label: "--kid" });
+  } catch (error) {
+    if (!(error instanceof KmsToolkitError)) throw error;
+    usageError(error.message, USAGE);
+  }
+}
 
 function parseExpiresIn(text: string | undefined): number {
   if (text === undefined) return DEFAULT_EXPIRES_IN;
@@ -132,14 +177,6 @@ function parseExpiresIn(text: string | undefined): number {
     );
   }
   return seconds;
-}
-
-function parseClaimValue(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
 }
 
 function parseClaims(entries: string[] | undefined): JwtPayload {
@@ -161,7 +198,14 @@ function parseClaims(entries: string[] | undefined): JwtPayload {
         USAGE,
       );
     }
-    claims[name] = parseClaimValue(entry.slice(equals + 1));
+    try {
+      claims[name] = parseClaimValue(name, entry.slice(equals + 1), {
+        source: "--claim",
+      });
+    } catch (error) {
+      if (!(error instanceof KmsToolkitError)) throw error;
+      usageError(error.message, USAGE);
+    }
   }
   return claims;
 }
@@ -169,51 +213,28 @@ function parseClaims(entries: string[] | undefined): JwtPayload {
 async function readClaimsFile(path: string | undefined): Promise<JwtPayload> {
   if (path === undefined) return {};
   let text: string;
-  try {
-    text = path === "-"
-      ? await new Response(Deno.stdin.readable).text()
-      : await Deno.readTextFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotCapable) {
+  if (path === "-") {
+    text = await new Response(Deno.stdin.readable).text();
+  } else {
+    const bytes = await readInputFile("--claims-json", path);
+    try {
+      text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch (cause) {
       throw new KmsToolkitError(
-        "PERMISSION_DENIED",
-        `Cannot read --claims-json '${path}': ${error.message} Run the ` +
-          "script through its deno task, or add --allow-read.",
-        { cause: error },
+        "INVALID_INPUT",
+        `Cannot read --claims-json '${path}': it is not UTF-8 text. Save ` +
+          "the claims as a UTF-8 JSON file.",
+        { cause },
       );
     }
-    throw new KmsToolkitError(
-      "INVALID_INPUT",
-      `Cannot read --claims-json '${path}': ${
-        error instanceof Error ? error.message : String(error)
-      }. Check the path.`,
-      { cause: error },
-    );
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new KmsToolkitError(
-      "INVALID_INPUT",
-      `Cannot parse --claims-json '${path}': ${
-        error instanceof Error ? error.message : String(error)
-      }. The file must hold one JSON object of claims.`,
-      { cause: error },
-    );
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new KmsToolkitError(
-      "INVALID_INPUT",
-      `Cannot use --claims-json '${path}': it holds ${
-        Array.isArray(value) ? "an array" : JSON.stringify(value)
-      }, not a JSON object. Write the claims as {"name": value, ...}.`,
-    );
-  }
-  return value as JwtPayload;
+  return parseClaimsJson(text, { source: `--claims-json '${path}'` });
 }
 
-function checkFlagCombination(flags: Flags): void {
+/** Checks the flags that need no file or KMS call. */
+function checkFlagCombination(
+  flags: Flags,
+): { alg: string | undefined; kid: KidMode } {
   const preset = flags.preset;
   if (preset !== undefined && preset !== "okta" && preset !== "servicenow") {
     usageError(
@@ -252,25 +273,16 @@ function checkFlagCombination(flags: Flags): void {
       USAGE,
     );
   }
-  if (flags.kid !== undefined && flags.kid.trim() === "") {
-    usageError("Invalid --kid '': expected a non-empty key id.", USAGE);
-  }
-  if (flags.alg !== undefined && !JWS_ALGORITHMS.has(flags.alg)) {
-    usageError(
-      `Invalid --alg '${flags.alg}': expected one of ${
-        [...JWS_ALGORITHMS].filter((name) => !name.includes("_")).join(", ")
-      }.`,
-      USAGE,
-    );
-  }
-  if (preset === "servicenow" && flags.alg !== undefined) {
+  const alg = parseAlg(flags.alg);
+  if (preset === "servicenow" && alg !== undefined) {
     try {
-      checkServiceNowAlgorithm(flags.alg, flags["key-id"]);
+      checkServiceNowAlgorithm(alg, flags["key-id"]);
     } catch (error) {
       if (!(error instanceof KmsToolkitError)) throw error;
       usageError(`Invalid --alg '${flags.alg}': ${error.message}`, USAGE);
     }
   }
+  return { alg, kid: parseKid(flags.kid) };
 }
 
 /** Runs a claims builder, turning its error into a usage error. */
@@ -325,6 +337,15 @@ async function buildClaims(flags: Flags): Promise<JwtPayload> {
         USAGE,
       );
     }
+    const clientId = flags["client-id"]!;
+    if (claims.iss !== clientId || claims.sub !== clientId) {
+      printErr(
+        `warning: --preset okta with iss '${String(claims.iss)}' and sub ` +
+          `'${String(claims.sub)}': Okta will reject the assertion, which ` +
+          `must have the client id '${clientId}' as both iss and sub ` +
+          "(RFC 7523 section 3). Remove the iss or sub override.\n",
+      );
+    }
   }
   return claims;
 }
@@ -338,6 +359,7 @@ function decodePart(part: string | undefined): unknown {
 }
 
 async function main(): Promise<void> {
+  useCallerWorkingDirectory();
   const flags = parseFlags(Deno.args, FLAGS, USAGE);
   if (flags.help) {
     printOut(HELP);
@@ -345,21 +367,25 @@ async function main(): Promise<void> {
   }
   const keyId = flags["key-id"];
   if (!keyId) usageError("Missing --key-id.", USAGE);
-  checkFlagCombination(flags);
+  const { alg, kid } = checkFlagCombination(flags);
   const timeoutMs = parseTimeout(flags.timeout, USAGE);
   const claims = await buildClaims(flags);
 
+  applyProfile(flags.profile);
   const client = createKmsClient({
     region: flags.region,
     profile: flags.profile,
     endpointUrl: flags["endpoint-url"],
   });
   try {
-    const signer = await KmsJwtSigner.create(client, keyId, {
-      alg: flags.alg,
-      kid: flags.kid,
+    const key = await KmsKey.fetch(client, keyId, {
       timeoutMs,
       profile: flags.profile,
+    });
+    const signer = await KmsJwtSigner.fromSigningKey(key, {
+      alg,
+      kid: kidFor(kid, key),
+      allowedSigningAlgorithms: key.signingAlgorithms,
     });
     if (flags.preset === "servicenow") {
       checkServiceNowAlgorithm(signer.alg, keyId);

@@ -27,6 +27,7 @@ import {
 const SCRIPT = "kms_public_key_to_jwks.ts";
 const SCRIPT_PATH = new URL(`../scripts/${SCRIPT}`, import.meta.url).pathname;
 const ACCOUNT_ID = "111122223333";
+const ROOT = new URL("../", import.meta.url).pathname;
 
 /** Runs the script against the endpoint with its deno.json permissions. */
 function run(endpoint: Endpoint, args: string[], options: RunOptions = {}) {
@@ -377,7 +378,12 @@ Deno.test("jwks script rejects unusable algs", async () => {
       testCase.alg,
     ]);
     assert.equal(result.code, 3, result.stderr);
-    assert.match(result.stderr, new RegExp(`using '${testCase.alg}'`));
+    assert.match(
+      result.stderr,
+      new RegExp(
+        `Cannot use key '[^']+' \\(\\w+\\) with alg '${testCase.alg}'`,
+      ),
+    );
     assert.ok(result.stderr.includes(testCase.allowed), result.stderr);
     assert.ok(result.stderr.includes(testCase.keyId), result.stderr);
     assert.equal(result.stdout, "");
@@ -1053,7 +1059,7 @@ Deno.test("jwks script rejects bad certificates", async () => {
   assert.equal(missing.code, 5, missing.stderr);
   assert.match(
     missing.stderr,
-    /Cannot read --cert file '.*none\.pem': the file does not exist/,
+    /Cannot read --cert '.*none\.pem': the file does not exist\. Check the path\./,
   );
 });
 
@@ -1392,7 +1398,7 @@ Deno.test("jwks script rejects bad merge files", async () => {
   assert.equal(missing.code, 5, missing.stderr);
   assert.match(
     missing.stderr,
-    /Cannot read --merge file '.*none\.json': the file does not exist/,
+    /Cannot read --merge '.*none\.json': the file does not exist\. Check the path\./,
   );
 });
 
@@ -1446,9 +1452,9 @@ Deno.test("jwks script rejects bad flags", async () => {
     ],
     [
       ["--key-id", a.keyId, "--kid", "sha1"],
-      "Invalid --kid 'sha1': expected thumbprint, key-id or literal:VALUE",
+      "Cannot use --kid 'sha1': expected thumbprint, key-id or literal:VALUE",
     ],
-    [["--key-id", a.keyId, "--kid", "literal:"], "Invalid --kid 'literal:'"],
+    [["--key-id", a.keyId, "--kid", "literal:"], "Cannot use --kid 'literal:'"],
     [
       ["--key-id", a.keyId, "--use", "enc"],
       "Invalid --use 'enc': expected sig, none.",
@@ -1598,4 +1604,140 @@ Deno.test("jwks script reports KMS errors", async (t) => {
       assert.equal(result.stdout, "");
     });
   }
+});
+
+Deno.test("jwks script alg in any case", async () => {
+  await using endpoint = await startEndpoint();
+  const p256 = await endpoint.createKey("ECC_NIST_P256");
+  const rsa = await endpoint.createKey("RSA_2048");
+  const ed25519 = await endpoint.createKey("ECC_NIST_EDWARDS25519");
+  const result = await run(endpoint, [
+    "--key-id",
+    p256.keyId,
+    "--key-id",
+    rsa.keyId,
+    "--key-id",
+    ed25519.keyId,
+    "--alg",
+    "es256",
+    "--alg",
+    "pS384",
+    "--alg",
+    "eddsa",
+  ]);
+  assert.equal(result.code, 0, result.stderr);
+  const keys = parseJwks(result.stdout).keys;
+  assert.deepEqual(keys.map((key) => key.alg), ["ES256", "PS384", "EdDSA"]);
+  for (const key of keys) {
+    // jose takes the algorithm from the member, in its canonical case.
+    await importJWK(key);
+  }
+});
+
+Deno.test("jwks script help lists exit codes", async () => {
+  const result = await runScript(SCRIPT, ["--help"]);
+  assert.equal(result.code, 0, result.stderr);
+  const text = result.stdout.replace(/\s+/g, " ");
+  for (
+    const code of [
+      "0 success",
+      "1 KMS call failed",
+      "2 invalid flags or input",
+      "3 key not usable",
+      "4 signature did not verify",
+      "5 output exists or a file cannot be read or written",
+      "130 interrupted.",
+    ]
+  ) {
+    assert.ok(text.includes(code), code);
+  }
+});
+
+Deno.test("jwks script --profile uses its endpoint", async () => {
+  await using endpoint = await startEndpoint();
+  await using dir = await tempDir();
+  const key = await endpoint.createKey("ECC_NIST_P256");
+  await Deno.writeTextFile(
+    `${dir.path}/credentials`,
+    "[local]\naws_access_key_id = AKIDPROFILE\naws_secret_access_key = s\n",
+  );
+  await Deno.writeTextFile(
+    `${dir.path}/config`,
+    "[profile local]\nregion = us-east-1\nservices = localkms\n\n" +
+      `[services localkms]\nkms =\n  endpoint_url = ${endpoint.kms.url}\n`,
+  );
+  // Network access to 127.0.0.1 only, so a request meant for AWS fails on
+  // the permission and stays here.
+  const permissions = taskPermissions(SCRIPT).map((flag) =>
+    flag.startsWith("--allow-net=") ? "--allow-net=127.0.0.1" : flag
+  );
+  const before = endpoint.kms.calls.length;
+  const result = await runCommand(Deno.execPath(), [
+    "run",
+    "--quiet",
+    "--no-prompt",
+    ...permissions,
+    SCRIPT_PATH,
+    "--key-id",
+    key.keyId,
+    "--profile",
+    "local",
+  ], {
+    env: {
+      AWS_CONFIG_FILE: `${dir.path}/config`,
+      AWS_SHARED_CREDENTIALS_FILE: `${dir.path}/credentials`,
+      AWS_ACCESS_KEY_ID: null,
+      AWS_SECRET_ACCESS_KEY: null,
+      AWS_SESSION_TOKEN: null,
+      AWS_REGION: null,
+      AWS_DEFAULT_REGION: null,
+      AWS_PROFILE: null,
+      AWS_ENDPOINT_URL: null,
+      AWS_ENDPOINT_URL_KMS: null,
+      INIT_CWD: null,
+    },
+    stdin: "",
+  });
+  assert.equal(result.code, 0, result.stderr);
+  const jwk = parseJwks(result.stdout).keys[0]!;
+  assert.equal(jwk.kid, await calculateJwkThumbprint(jwk, "sha256"));
+  assert.deepEqual(
+    endpoint.kms.calls.slice(before).map((call) => call.operation),
+    ["GetPublicKey"],
+  );
+});
+
+Deno.test("jwks script task writes caller's folder", async () => {
+  await using endpoint = await startEndpoint();
+  await using folder = await tempDir();
+  const a = await endpoint.createKey("ECC_NIST_P256");
+  const b = await endpoint.createKey("RSA_2048");
+  const task = (args: string[]) =>
+    runCommand(Deno.execPath(), [
+      "task",
+      "--quiet",
+      "--config",
+      `${ROOT}deno.json`,
+      "jwks",
+      ...args,
+      "--endpoint-url",
+      endpoint.kms.url,
+    ], { cwd: folder.path, env: { INIT_CWD: null }, stdin: "" });
+
+  const first = await task(["--key-id", a.keyId, "--out", "set.json"]);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stderr, /^Wrote set\.json /);
+  const merged = await task([
+    "--key-id",
+    b.keyId,
+    "--merge",
+    "set.json",
+    "--out",
+    "set.json",
+    "--force",
+  ]);
+  assert.equal(merged.code, 0, merged.stderr);
+  const jwks = parseJwks(await Deno.readTextFile(`${folder.path}/set.json`));
+  assert.deepEqual(jwks.keys.map((key) => key.kty), ["EC", "RSA"]);
+  await assert.rejects(Deno.stat(`${ROOT}set.json`), Deno.errors.NotFound);
 });
