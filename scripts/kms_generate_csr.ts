@@ -120,8 +120,8 @@ field out. When standard input is not a terminal, the answers are read
 one per line, so 'printf "KEY\\nUS\\n..." | kms_generate_csr' works.
 
 Exit codes: 0 success, 1 KMS call failed, 2 invalid flags or input,
-3 key not usable, 4 signature did not verify, 5 output file exists or
-cannot be written.
+3 key not usable, 4 signature did not verify, 5 output file exists or a
+file cannot be read or written, 130 interrupted.
 `;
 
 /** Subject fields asked for, in OpenSSL's order, with its labels. */
@@ -207,6 +207,13 @@ function checkCombinations(flags: Flags): void {
     );
   }
   if (flags.out === "") usageError("Invalid --out '': expected a path.", USAGE);
+  if (flags.der && flags.out === "-" && Deno.stdout.isTerminal()) {
+    usageError(
+      "Cannot write DER to a terminal: pass --out FILE or redirect " +
+        "standard output to a file.",
+      USAGE,
+    );
+  }
 }
 
 /** The request contents: the subject and, for a re-signed CSR, its attributes. */
@@ -221,9 +228,12 @@ async function readFromCsr(path: string): Promise<RequestInput> {
   try {
     bytes = await Deno.readFile(path);
   } catch (cause) {
+    const detail = cause instanceof Deno.errors.NotFound
+      ? "the file does not exist"
+      : String((cause as Error).message).replace(/\.$/, "");
     throw new KmsToolkitError(
       "IO_FAILED",
-      `Cannot read --from-csr '${path}': ${(cause as Error).message}.`,
+      `Cannot read --from-csr '${path}': ${detail}. Check the path.`,
       { cause },
     );
   }
@@ -258,10 +268,58 @@ async function askSubject(lines: LineReader): Promise<Uint8Array> {
   }
   const fields = [];
   for (const [shortName, label] of SUBJECT_PROMPTS) {
-    const answer = await lines.readLine(`${label} []: `);
-    fields.push({ shortName, value: (answer ?? "").trim() });
+    fields.push({ shortName, value: await askField(lines, shortName, label) });
   }
   return subjectFromFields(fields).der;
+}
+
+/**
+ * Asks for one subject field. On a terminal an invalid answer shows the
+ * error and the prompt again, as OpenSSL does. Piped input is checked
+ * once every field is read, so a bad value ends the run.
+ */
+async function askField(
+  lines: LineReader,
+  shortName: string,
+  label: string,
+): Promise<string> {
+  for (;;) {
+    const value = ((await lines.readLine(`${label} []: `)) ?? "").trim();
+    if (!lines.interactive) return value;
+    try {
+      subjectFromFields([{ shortName, value }]);
+      return value;
+    } catch (error) {
+      if (!(error instanceof KmsToolkitError)) throw error;
+      printErr(`error: ${error.message}\n`);
+    }
+  }
+}
+
+/**
+ * Rejects an empty subject without subject alternative names: RFC 5280
+ * allows an empty subject only with a subjectAltName, which is then
+ * critical.
+ */
+function requireSubjectOrSan(
+  subject: Uint8Array,
+  extensions: ParsedExtensionRequest,
+  given: string | undefined,
+): void {
+  if (decodeName(subject).length > 0) return;
+  if (extensions.subjectAltNames.length > 0) return;
+  const rule = "RFC 5280 allows an empty subject only with a " +
+    "subjectAltName";
+  throw new KmsToolkitError(
+    "INVALID_INPUT",
+    given === undefined
+      ? `Invalid subject: every field was left out, and ${rule}. Answer at ` +
+        "least one field, such as the Common Name, or pass --subject or " +
+        "--san."
+      : `Invalid --subject '${given}': the subject is empty, and ${rule}. ` +
+        "Pass at least one attribute, such as --subject " +
+        '"/CN=svc.example.com", or add --san.',
+  );
 }
 
 function describeName(name: GeneralName): string {
@@ -352,6 +410,7 @@ async function main(): Promise<void> {
     input = await readFromCsr(flags["from-csr"]);
   } else if (flags.subject !== undefined) {
     input = { subject: parseSubject(flags.subject).der, extensions };
+    requireSubjectOrSan(input.subject, extensions, flags.subject);
   }
   // The AWS SDK takes most of the start-up time, so it is loaded only now:
   // --help and invalid input answer without it.
@@ -368,7 +427,10 @@ async function main(): Promise<void> {
 
   const lines = new LineReader();
   const keyId = flags["key-id"] ?? await askKeyId(lines);
-  input ??= { subject: await askSubject(lines), extensions };
+  if (input === undefined) {
+    input = { subject: await askSubject(lines), extensions };
+    requireSubjectOrSan(input.subject, extensions, undefined);
+  }
   lines.close();
 
   // Fetch the public key and choose the algorithm before any Sign call.
