@@ -72,9 +72,10 @@ Claims, each source overriding the ones before it:
      array) and is a string otherwise (--claim r=admin); quote it as
      JSON to force a string (--claim 'n="5"');
   4. --iss, --sub and --aud.
-A number that JSON would change, such as 1e400 or an integer beyond
-9007199254740991, is an error: quote it to send it as a string. exp, nbf
-and iat must be numbers of seconds since 1970 (RFC 7519 NumericDate).
+Numbers that are not finite in JavaScript (1e400) and whole numbers
+beyond 9007199254740991 are rejected, because the token would carry
+another value. Quote them to send them as strings. exp, nbf and iat must
+be numbers of seconds since 1970 (an RFC 7519 NumericDate).
 
 Options:
   --key-id ID           KMS key: key id, key ARN, alias/NAME or alias ARN.
