@@ -134,7 +134,7 @@ export class KeyStore {
    * missing or not writable, or the file is not a state file of this
    * endpoint.
    * @throws {Error} When the state file cannot be read, is not JSON or
-   * holds inconsistent key material.
+   * contains inconsistent key material.
    */
   static async open(options: KeyStoreOptions): Promise<KeyStore> {
     const store = new KeyStore(options);
@@ -360,6 +360,17 @@ export class KeyStore {
     const run = this.#saving.then(() => this.#write());
     this.#saving = run.catch(() => {});
     return run;
+  }
+
+  /**
+   * Waits for the state file writes that have started, such as the one
+   * after deleting keys past their deletion date. It drops their errors,
+   * because the save of each change reports its own.
+   *
+   * @returns A promise that settles when no write is running.
+   */
+  settled(): Promise<void> {
+    return this.#saving;
   }
 
   async #write(): Promise<void> {

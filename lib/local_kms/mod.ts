@@ -72,13 +72,13 @@ export interface LocalKmsOptions {
   credentials?: LocalCredentials;
 }
 
-/** What the state file held when the endpoint started. */
+/** Counts of the keys and aliases in the state file at start. */
 export interface LoadedState {
   /** Whether the file existed; a missing one is written at the first change. */
   readonly found: boolean;
-  /** How many keys it held, keys past their deletion date left out. */
+  /** The number of keys, not counting keys past their deletion date. */
   readonly keys: number;
-  /** How many aliases it held, aliases of deleted keys left out. */
+  /** The number of aliases, not counting aliases of deleted keys. */
   readonly aliases: number;
 }
 
@@ -113,7 +113,7 @@ export interface LocalKms extends AsyncDisposable {
   readonly region: string;
   /** Every request, in order, faulted ones included. */
   calls: CallRecord[];
-  /** What the state file held at start; `undefined` without `statePath`. */
+  /** The counts of the state file at start; `undefined` without `statePath`. */
   readonly loaded?: LoadedState;
   /**
    * Replaces the active faults; their counters restart.
@@ -124,9 +124,9 @@ export interface LocalKms extends AsyncDisposable {
   setFaults(faults: FaultOptions): void;
   /**
    * Creates a key (and an alias) directly, as `CreateKey` and
-   * `CreateAlias` would, or with `reuseAlias` gives the key an existing
-   * alias points at; used by the CLI's `--create`. An alias that exists
-   * is refused before any key is made.
+   * `CreateAlias` would. With `reuseAlias`, it returns the key that an
+   * existing alias points at instead. The CLI's `--create` uses it. An
+   * alias that exists is rejected before any key is made.
    *
    * @param keySpec The `KeySpec`.
    * @param options The key usage, an alias, and whether to reuse it.
@@ -195,8 +195,10 @@ export async function startLocalKms(
         "port number. Use 0 to 65535.",
     );
   }
+
   const region = options.region ?? "us-east-1";
   const accountId = options.accountId ?? "111122223333";
+
   let store: KeyStore;
   try {
     store = await KeyStore.open({
@@ -215,6 +217,7 @@ export async function startLocalKms(
       { cause: error },
     );
   }
+
   const loaded: LoadedState | undefined = options.statePath
     ? {
       found: store.stateFound,
@@ -222,6 +225,7 @@ export async function startLocalKms(
       aliases: store.aliases().length,
     }
     : undefined;
+
   let server: KmsServer;
   try {
     server = new KmsServer({
@@ -233,6 +237,7 @@ export async function startLocalKms(
       credentials: options.credentials,
     });
   } catch (error) {
+    await store.settled();
     if (error instanceof RangeError) throw error;
     throw new KmsToolkitError(
       "IO_FAILED",
@@ -242,9 +247,17 @@ export async function startLocalKms(
       { cause: error },
     );
   }
+
+  // A background save may still be writing next to the state file.
+  const close = async () => {
+    await server.close();
+    await store.settled();
+  };
+
   const host = hostname.includes(":") && !hostname.startsWith("[")
     ? `[${hostname}]`
     : hostname;
+
   return {
     url: `http://${host}:${server.port}`,
     port: server.port,
@@ -266,7 +279,7 @@ export async function startLocalKms(
         );
       }
     },
-    close: () => server.close(),
-    [Symbol.asyncDispose]: () => server.close(),
+    close,
+    [Symbol.asyncDispose]: close,
   };
 }
