@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import {
+  DisableKeyCommand,
+  GetPublicKeyCommand,
   KMSClient,
   KMSServiceException,
   ListAliasesCommand,
@@ -18,17 +20,28 @@ interface Running {
   stop(signal: Deno.Signal): Promise<{ code: number; stderr: string }>;
 }
 
-/** Starts the CLI with its task's permissions and waits for the URL line. */
-async function startCli(args: string[]): Promise<Running> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      "--no-prompt",
-      ...taskPermissions("local_kms.ts"),
-      SCRIPT,
-      ...args,
-    ],
+/**
+ * Starts the CLI with its task's permissions and waits for the URL line.
+ * With `merged`, standard error goes into `stdout` too, in write order.
+ */
+async function startCli(
+  args: string[],
+  options: { merged?: boolean } = {},
+): Promise<Running> {
+  const deno = [
+    Deno.execPath(),
+    "run",
+    "--quiet",
+    "--no-prompt",
+    ...taskPermissions("local_kms.ts"),
+    SCRIPT,
+    ...args,
+  ];
+  const [command, ...commandArgs] = options.merged
+    ? ["sh", "-c", 'exec "$@" 2>&1', "sh", ...deno]
+    : deno;
+  const child = new Deno.Command(command!, {
+    args: commandArgs,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -149,6 +162,7 @@ Deno.test("local_kms CLI rejects bad flags", async () => {
     [["--delay-ms", "-1"], /--delay-ms/],
     [["--create", "ecc"], /Invalid --create 'ecc'/],
     [["--create", "ECC_NIST_P256:x"], /must start with 'alias\/'/],
+    [["--state", ""], /Invalid --state ''/],
     [["--hostname", "0.0.0.0", "--port", "0"], /not a loopback address/],
     [["--create", "RSA_1024", "--port", "0"], /Cannot create a RSA_1024 key/],
     [["extra"], /Unexpected argument 'extra'/],
@@ -231,4 +245,152 @@ Deno.test("local_kms CLI narrowed permissions", async () => {
   assert.equal(status.code, 0, await stderr);
   const saved = JSON.parse(await Deno.readTextFile(state));
   assert.equal(saved.keys.length, 1);
+});
+
+Deno.test("local_kms CLI restart reuses aliases", async () => {
+  await using dir = await tempDir();
+  const state = `${dir.path}/state.json`;
+  const args = [
+    "--port",
+    "0",
+    "--state",
+    state,
+    "--create",
+    "ECC_NIST_P256:alias/app-signing",
+  ];
+  const first = await startCli([...args, "--quiet"], { merged: true });
+  const created =
+    /^Created ECC_NIST_P256 key (\S+) (arn:aws:kms:\S+:key\/\1) alias\/app-signing$/m
+      .exec(first.stdout);
+  assert.ok(created, first.stdout);
+  const [, keyId, arn] = created;
+  // The count line comes first, before the keys and the URL.
+  assert.match(
+    first.stdout,
+    new RegExp(
+      `^Loaded 0 keys and 0 aliases: state file '${state}' does not ` +
+        "exist yet; it is written at the first change\\.\n" +
+        "Created ECC_NIST_P256 key .*\nLocal KMS listening on ",
+    ),
+  );
+  let client = clientFor(first.url);
+  const spki = (await client.send(
+    new GetPublicKeyCommand({ KeyId: "alias/app-signing" }),
+  )).PublicKey!;
+  client.destroy();
+  assert.equal((await first.stop("SIGTERM")).code, 0);
+
+  // Same command again, plus a key without an alias: reused, then created.
+  const second = await startCli([...args, "--create", "ECC_NIST_P256"], {
+    merged: true,
+  });
+  assert.match(
+    second.stdout,
+    new RegExp(
+      `^Loaded 1 key and 1 alias from state file '${state}'\\.\n` +
+        `Using existing ECC_NIST_P256 key ${keyId} ${arn} ` +
+        "alias/app-signing\nCreated ECC_NIST_P256 key (?!" + keyId +
+        ")\\S+ arn:\\S+\nLocal KMS listening on ",
+    ),
+  );
+  client = clientFor(second.url);
+  const again = await client.send(
+    new GetPublicKeyCommand({ KeyId: "alias/app-signing" }),
+  );
+  assert.equal(again.KeyId, arn);
+  assert.deepEqual(again.PublicKey, spki);
+  assert.equal((await client.send(new ListKeysCommand({}))).Keys!.length, 2);
+  await client.send(new DisableKeyCommand({ KeyId: keyId }));
+  client.destroy();
+  assert.equal((await second.stop("SIGTERM")).code, 0);
+
+  // A reused key that is not Enabled is flagged on standard error.
+  const third = await startCli(args);
+  assert.match(third.stdout, /^Using existing ECC_NIST_P256 key /m);
+  const { stderr } = await third.stop("SIGTERM");
+  assert.match(stderr, /^Loaded 2 keys and 1 alias from state file /m);
+  assert.match(
+    stderr,
+    new RegExp(`^warning: key ${keyId} of alias/app-signing is Disabled;`, "m"),
+  );
+
+  // Another spec for the alias: refused, naming both, and nothing added.
+  const other = await runScript("local_kms.ts", [
+    ...args.slice(0, 4),
+    "--create",
+    "RSA_2048:alias/app-signing",
+  ]);
+  assert.equal(other.code, 2, other.stderr);
+  assert.match(
+    other.stderr,
+    new RegExp(
+      "^error: Cannot reuse alias 'alias/app-signing' for a RSA_2048 " +
+        `SIGN_VERIFY key: it points at key ${keyId}, a ECC_NIST_P256 ` +
+        "SIGN_VERIFY key\\.",
+      "m",
+    ),
+  );
+  assert.doesNotMatch(other.stdout, /listening/);
+  const saved = JSON.parse(await Deno.readTextFile(state));
+  assert.equal(saved.keys.length, 2);
+});
+
+Deno.test("local_kms CLI refuses unusable state", async () => {
+  await using dir = await tempDir();
+  await using elsewhere = await tempDir();
+  await Deno.writeTextFile(`${dir.path}/file`, "");
+  const missing = `${dir.path}/missing/state.json`;
+  const underFile = `${dir.path}/file/state.json`;
+  const state = `${dir.path}/state.json`;
+  const cases: [string[], string, RegExp][] = [
+    [
+      taskPermissions("local_kms.ts"),
+      missing,
+      /its folder '.*' does not exist/,
+    ],
+    [taskPermissions("local_kms.ts"), underFile, /'.*\/file' is not a folder/],
+    // Readable but not writable for this run.
+    [
+      [
+        "--allow-net=127.0.0.1",
+        "--allow-read",
+        `--allow-write=${elsewhere.path}`,
+      ],
+      state,
+      /cannot write in its folder '.*': Requires write access/,
+    ],
+  ];
+  for (const [permissions, path, reason] of cases) {
+    // A run that starts anyway would listen forever: stop it after 30 s.
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--quiet",
+        "--no-prompt",
+        ...permissions,
+        SCRIPT,
+        "--port",
+        "0",
+        "--state",
+        path,
+      ],
+      stdin: "null",
+      signal: AbortSignal.timeout(30_000),
+    }).output();
+    const result = {
+      code: output.code,
+      stdout: new TextDecoder().decode(output.stdout),
+      stderr: new TextDecoder().decode(output.stderr),
+    };
+    assert.equal(result.code, 5, `${path}: ${result.stderr}`);
+    assert.ok(
+      result.stderr.startsWith(`error: Cannot use state file '${path}': `),
+      result.stderr,
+    );
+    assert.match(result.stderr, reason);
+    assert.equal(result.stdout, "", "no listening line");
+  }
+  const names = [];
+  for await (const entry of Deno.readDir(dir.path)) names.push(entry.name);
+  assert.deepEqual(names, ["file"]);
 });

@@ -1262,3 +1262,143 @@ Deno.test("local KMS state write failure", async () => {
   assert.deepEqual(kms.calls.at(-1)!.outcome, "KMSInternalException");
   client.destroy();
 });
+
+Deno.test("local KMS createKey reuses aliases", async () => {
+  await using kms = await startLocalKms();
+  const client = clientFor(kms);
+  const first = await kms.createKey("ECC_NIST_P256", { alias: "alias/app" });
+  assert.equal(first.created, true);
+  assert.equal(first.keyState, "Enabled");
+  const spki =
+    (await client.send(new GetPublicKeyCommand({ KeyId: "alias/app" })))
+      .PublicKey!;
+
+  const again = await kms.createKey("ECC_NIST_P256", {
+    alias: "alias/app",
+    reuseAlias: true,
+  });
+  assert.deepEqual(again, { ...first, created: false });
+  const reused = await client.send(
+    new GetPublicKeyCommand({ KeyId: again.keyId }),
+  );
+  assert.deepEqual(reused.PublicKey, spki);
+
+  // Refusals come before any key is made: still one key afterwards.
+  const refusals: [
+    string,
+    { keyUsage?: string; reuseAlias?: boolean },
+    RegExp,
+  ][] = [
+    [
+      "ECC_NIST_P256",
+      {},
+      /AlreadyExistsException: .*alias\/app already exists/,
+    ],
+    [
+      "RSA_2048",
+      { reuseAlias: true },
+      new RegExp(
+        `^Cannot reuse alias 'alias/app' for a RSA_2048 SIGN_VERIFY key: it ` +
+          `points at key ${first.keyId}, a ECC_NIST_P256 SIGN_VERIFY key\\.`,
+      ),
+    ],
+    [
+      "ECC_NIST_P256",
+      { keyUsage: "KEY_AGREEMENT", reuseAlias: true },
+      /for a ECC_NIST_P256 KEY_AGREEMENT key: .* a ECC_NIST_P256 SIGN_VERIFY key/,
+    ],
+  ];
+  for (const [keySpec, options, message] of refusals) {
+    await assert.rejects(
+      kms.createKey(keySpec, { alias: "alias/app", ...options }),
+      (error: unknown) => {
+        assert.ok(isKmsToolkitError(error, "INVALID_INPUT"), String(error));
+        assert.match(error.message, message);
+        return true;
+      },
+    );
+  }
+  const keys = await client.send(new ListKeysCommand({}));
+  assert.deepEqual(keys.Keys!.map((key) => key.KeyId), [first.keyId]);
+
+  // Without an alias every call makes a new key.
+  const plain = await kms.createKey("ECC_NIST_P256", { reuseAlias: true });
+  assert.equal(plain.created, true);
+  assert.notEqual(plain.keyId, first.keyId);
+
+  // A reused key keeps its state, so callers can warn about it.
+  await client.send(new DisableKeyCommand({ KeyId: first.keyId }));
+  const disabled = await kms.createKey("ECC_NIST_P256", {
+    alias: "alias/app",
+    reuseAlias: true,
+  });
+  assert.equal(disabled.keyState, "Disabled");
+  assert.equal(disabled.created, false);
+  client.destroy();
+});
+
+Deno.test("local KMS counts loaded state", async () => {
+  await using dir = await tempDir();
+  const statePath = `${dir.path}/state.json`;
+  {
+    await using memory = await startLocalKms();
+    assert.equal(memory.loaded, undefined);
+  }
+  {
+    await using kms = await startLocalKms({ statePath });
+    assert.deepEqual(kms.loaded, { found: false, keys: 0, aliases: 0 });
+    await kms.createKey("ECC_NIST_P256", { alias: "alias/one" });
+    await kms.createKey("ECC_NIST_P256", { alias: "alias/two" });
+    await kms.createKey("RSA_2048");
+    // A key past its deletion date is not counted, nor is its alias.
+    const client = clientFor(kms);
+    const doomed = await kms.createKey("ECC_NIST_P256", { alias: "alias/x" });
+    await client.send(
+      new ScheduleKeyDeletionCommand({
+        KeyId: doomed.keyId,
+        PendingWindowInDays: 7,
+      }),
+    );
+    client.destroy();
+  }
+  const state = JSON.parse(await Deno.readTextFile(statePath));
+  const doomed = state.keys.find((key: { state: string }) =>
+    key.state === "PendingDeletion"
+  );
+  doomed.deletionDate = Date.now() - 1000;
+  await Deno.writeTextFile(statePath, JSON.stringify(state));
+  await using kms = await startLocalKms({ statePath });
+  assert.deepEqual(kms.loaded, { found: true, keys: 3, aliases: 2 });
+});
+
+Deno.test("local KMS checks state folder", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(`${dir.path}/file`, "");
+  const cases: [string, RegExp][] = [
+    [
+      `${dir.path}/missing/state.json`,
+      /: its folder '.*\/missing' does not exist\. Create the folder/,
+    ],
+    [`${dir.path}/file/state.json`, /: '.*\/file' is not a folder\./],
+  ];
+  for (const [statePath, reason] of cases) {
+    await assert.rejects(startLocalKms({ statePath }), (error: unknown) => {
+      assert.ok(isKmsToolkitError(error, "IO_FAILED"), String(error));
+      assert.ok(
+        error.message.startsWith(`Cannot use state file '${statePath}'`),
+        error.message,
+      );
+      assert.match(error.message, reason);
+      return true;
+    });
+  }
+  // The probe file is gone once the endpoint runs.
+  {
+    await using _kms = await startLocalKms({
+      statePath: `${dir.path}/state.json`,
+    });
+    const names = [];
+    for await (const entry of Deno.readDir(dir.path)) names.push(entry.name);
+    assert.deepEqual(names, ["file"]);
+  }
+});
