@@ -332,7 +332,7 @@ export const NUMERIC_DATE_CLAIMS: readonly string[] = ["exp", "nbf", "iat"];
 /** Options of {@linkcode parseClaimValue} and {@linkcode parseClaimsJson}. */
 export interface ClaimSourceOptions {
   /**
-   * Where the claims come from, named in errors, such as `--claim` or
+   * The source of the claims, named in errors, such as `--claim` or
    * `--claims-json 'claims.json'`.
    * @default {undefined} no source is named
    */
@@ -379,7 +379,7 @@ function fromSource(options: ClaimSourceOptions): string {
   return options.source === undefined ? "" : ` from ${options.source}`;
 }
 
-/** Throws for inexact numbers and for a NumericDate claim that is none. */
+/** Rejects inexact numbers, and an exp, nbf or iat that is not a number. */
 function checkClaim(
   name: string,
   value: unknown,

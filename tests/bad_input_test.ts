@@ -347,7 +347,7 @@ function claimValue(text: string): unknown {
   }
 }
 
-/** Tells whether a value holds a number that JSON cannot carry exactly. */
+/** Tells whether a value contains a number that JSON cannot carry exactly. */
 function hasInexactNumber(value: unknown): boolean {
   if (typeof value === "number") {
     return !Number.isFinite(value) ||
