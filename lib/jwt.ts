@@ -58,7 +58,7 @@ import {
 import { coordinateSize, derToJoseSignature } from "./ecdsa_signature.ts";
 import { KmsToolkitError } from "./errors.ts";
 import { type PublicJwk, publicJwkFor } from "./jwk.ts";
-import { KmsKey, type KmsSender } from "./kms_key.ts";
+import type { KmsSender } from "./kms_key.ts";
 import type { SigningKey } from "./signing_key.ts";
 import { parseSpki, spkiKeySpec } from "./spki.ts";
 import { assertSignatureValid } from "./verify.ts";
@@ -257,6 +257,8 @@ export class KmsJwtSigner {
     keyId: string,
     options: KmsJwtSignerOptions = {},
   ): Promise<KmsJwtSigner> {
+    // Loaded here so that importing the signer does not load the AWS SDK.
+    const { KmsKey } = await import("./kms_key.ts");
     const key = await KmsKey.fetch(client, keyId, {
       timeoutMs: options.timeoutMs,
       profile: options.profile,

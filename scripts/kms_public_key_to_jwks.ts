@@ -19,8 +19,7 @@ import { readInputFile } from "../lib/input_file.ts";
 import { type PublicJwk, publicJwkFor } from "../lib/jwk.ts";
 import { formatJwks, type Jwks, mergeJwks, parseJwks } from "../lib/jwks.ts";
 import { kidFor, type KidMode, parseKidMode } from "../lib/kid.ts";
-import { createKmsClient } from "../lib/kms_client.ts";
-import { KmsKey } from "../lib/kms_key.ts";
+import type { KmsKey } from "../lib/kms_key.ts";
 import { writeFileAtomic } from "../lib/output_file.ts";
 import { encodePem } from "../lib/pem.ts";
 import {
@@ -419,6 +418,11 @@ async function fetchKeys(
   keyIds: string[],
 ): Promise<KmsKey[]> {
   applyProfile(flags.profile);
+  // The SDK is the slowest import, so it loads only once local input passed.
+  const [{ createKmsClient }, { KmsKey }] = await Promise.all([
+    import("../lib/kms_client.ts"),
+    import("../lib/kms_key.ts"),
+  ]);
   const client = createKmsClient({
     region: flags.region,
     profile: flags.profile,
@@ -426,11 +430,19 @@ async function fetchKeys(
   });
   const keys: KmsKey[] = [];
   try {
-    for (const keyId of keyIds) {
-      const key = await KmsKey.fetch(client, keyId, {
-        timeoutMs: options.timeoutMs,
-        profile: flags.profile,
-      });
+    // Fetch in parallel, then report in key order.
+    const fetched = await Promise.allSettled(
+      keyIds.map((keyId) =>
+        KmsKey.fetch(client, keyId, {
+          timeoutMs: options.timeoutMs,
+          profile: flags.profile,
+        })
+      ),
+    );
+    for (const [index, result] of fetched.entries()) {
+      if (result.status === "rejected") throw result.reason;
+      const keyId = keyIds[index]!;
+      const key = result.value;
       const earlier = keys.find((other) => other.keyArn === key.keyArn);
       if (earlier) {
         throw new KmsToolkitError(

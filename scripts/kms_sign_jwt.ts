@@ -19,8 +19,6 @@ import {
   parseClaimValue,
 } from "../lib/jwt_claims.ts";
 import { kidFor, type KidMode, parseKidMode } from "../lib/kid.ts";
-import { createKmsClient } from "../lib/kms_client.ts";
-import { KmsKey } from "../lib/kms_key.ts";
 import {
   applyProfile,
   parseFlags,
@@ -373,6 +371,11 @@ async function main(): Promise<void> {
   const claims = await buildClaims(flags);
 
   applyProfile(flags.profile);
+  // The SDK is the slowest import, so it loads only once local input passed.
+  const [{ createKmsClient }, { KmsKey }] = await Promise.all([
+    import("../lib/kms_client.ts"),
+    import("../lib/kms_key.ts"),
+  ]);
   const client = createKmsClient({
     region: flags.region,
     profile: flags.profile,
