@@ -237,6 +237,43 @@ export function applyProfile(profile: string | undefined): void {
   Deno.env.set("AWS_PROFILE", profile);
 }
 
+/** The connection flags of every script that calls KMS. */
+export const CONNECTION_FLAGS = {
+  region: { type: "string" },
+  profile: { type: "string" },
+  "endpoint-url": { type: "string" },
+  timeout: { type: "string" },
+} as const;
+
+/** Values of {@linkcode CONNECTION_FLAGS} after parsing. */
+export interface ConnectionFlags {
+  /** `--region`. */
+  region?: string;
+  /** `--profile`. */
+  profile?: string;
+  /** `--endpoint-url`. */
+  "endpoint-url"?: string;
+}
+
+/**
+ * Builds the KMS client from the connection flags. Call it once all local
+ * input has been checked: it loads the AWS SDK, the slowest import, so
+ * `--help` and invalid input never wait for it.
+ */
+export async function connectToKms(flags: ConnectionFlags) {
+  applyProfile(flags.profile);
+  const [{ createKmsClient }, { KmsKey }] = await Promise.all([
+    import("../lib/kms_client.ts"),
+    import("../lib/kms_key.ts"),
+  ]);
+  const client = createKmsClient({
+    region: flags.region,
+    profile: flags.profile,
+    endpointUrl: flags["endpoint-url"],
+  });
+  return { client, KmsKey };
+}
+
 /** Returns the real path of the folder that contains `deno.json`. */
 function projectRoot(): string | undefined {
   const url = new URL("../", import.meta.url);

@@ -31,7 +31,8 @@ import {
   subjectFromFields,
 } from "../lib/subject.ts";
 import {
-  applyProfile,
+  CONNECTION_FLAGS,
+  connectToKms,
   LineReader,
   parseFlags,
   parseTimeout,
@@ -152,10 +153,7 @@ const FLAGS = {
   force: { type: "boolean" },
   json: { type: "boolean" },
   quiet: { type: "boolean" },
-  region: { type: "string" },
-  profile: { type: "string" },
-  "endpoint-url": { type: "string" },
-  timeout: { type: "string" },
+  ...CONNECTION_FLAGS,
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -412,18 +410,7 @@ async function main(): Promise<void> {
     input = { subject: parseSubject(flags.subject).der, extensions };
     requireSubjectOrSan(input.subject, extensions, flags.subject);
   }
-  // The AWS SDK takes most of the start-up time, so it is loaded only now:
-  // --help and invalid input answer without it.
-  const [{ createKmsClient }, { KmsKey }] = await Promise.all([
-    import("../lib/kms_client.ts"),
-    import("../lib/kms_key.ts"),
-  ]);
-  applyProfile(flags.profile);
-  const client = createKmsClient({
-    region: flags.region,
-    profile: flags.profile,
-    endpointUrl: flags["endpoint-url"],
-  });
+  const { client, KmsKey } = await connectToKms(flags);
 
   const lines = new LineReader();
   const keyId = flags["key-id"] ?? await askKeyId(lines);

@@ -23,7 +23,8 @@ import type { KmsKey } from "../lib/kms_key.ts";
 import { writeFileAtomic } from "../lib/output_file.ts";
 import { encodePem } from "../lib/pem.ts";
 import {
-  applyProfile,
+  CONNECTION_FLAGS,
+  connectToKms,
   LineReader,
   parseFlags,
   parseTimeout,
@@ -153,10 +154,7 @@ const FLAGS = {
   force: { type: "boolean" },
   compact: { type: "boolean" },
   quiet: { type: "boolean" },
-  region: { type: "string" },
-  profile: { type: "string" },
-  "endpoint-url": { type: "string" },
-  timeout: { type: "string" },
+  ...CONNECTION_FLAGS,
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -417,17 +415,7 @@ async function fetchKeys(
   options: Options,
   keyIds: string[],
 ): Promise<KmsKey[]> {
-  applyProfile(flags.profile);
-  // The SDK is the slowest import, so it loads only once local input passed.
-  const [{ createKmsClient }, { KmsKey }] = await Promise.all([
-    import("../lib/kms_client.ts"),
-    import("../lib/kms_key.ts"),
-  ]);
-  const client = createKmsClient({
-    region: flags.region,
-    profile: flags.profile,
-    endpointUrl: flags["endpoint-url"],
-  });
+  const { client, KmsKey } = await connectToKms(flags);
   const keys: KmsKey[] = [];
   try {
     // Fetch in parallel, then report in key order.

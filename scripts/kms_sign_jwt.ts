@@ -20,7 +20,8 @@ import {
 } from "../lib/jwt_claims.ts";
 import { kidFor, type KidMode, parseKidMode } from "../lib/kid.ts";
 import {
-  applyProfile,
+  CONNECTION_FLAGS,
+  connectToKms,
   parseFlags,
   parseTimeout,
   printErr,
@@ -122,10 +123,7 @@ const FLAGS = {
   "claims-json": { type: "string" },
   kid: { type: "string" },
   alg: { type: "string" },
-  region: { type: "string" },
-  profile: { type: "string" },
-  "endpoint-url": { type: "string" },
-  timeout: { type: "string" },
+  ...CONNECTION_FLAGS,
   decode: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -370,17 +368,7 @@ async function main(): Promise<void> {
   const timeoutMs = parseTimeout(flags.timeout, USAGE);
   const claims = await buildClaims(flags);
 
-  applyProfile(flags.profile);
-  // The SDK is the slowest import, so it loads only once local input passed.
-  const [{ createKmsClient }, { KmsKey }] = await Promise.all([
-    import("../lib/kms_client.ts"),
-    import("../lib/kms_key.ts"),
-  ]);
-  const client = createKmsClient({
-    region: flags.region,
-    profile: flags.profile,
-    endpointUrl: flags["endpoint-url"],
-  });
+  const { client, KmsKey } = await connectToKms(flags);
   try {
     const key = await KmsKey.fetch(client, keyId, {
       timeoutMs,
