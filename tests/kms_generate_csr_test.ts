@@ -32,7 +32,7 @@ const CASES = [
   },
 ];
 
-/** The DER string tag and text of each subject attribute, in order. */
+/** Returns the DER string tag and text of each subject attribute, in order. */
 function subjectAttributes(name: Uint8Array) {
   return readChildren(readDer(name)).map((rdn) => {
     const [attribute] = readChildren(rdn);
@@ -80,7 +80,7 @@ Deno.test("kms_generate_csr signs each key spec", async (t) => {
         "Sign",
       ]);
 
-      // OpenSSL verifies the self-signature and sees the KMS key.
+      // OpenSSL verifies the self-signature and shows the KMS key.
       const verified = await openssl(["req", "-in", out, "-verify", "-noout"]);
       assert.equal(verified.code, 0, verified.stderr);
       assert.match(verified.stderr + verified.stdout, /verify OK/i);

@@ -73,7 +73,8 @@ Deno.test("mlDsaExternalMu matches noble's internal mu", async () => {
   const mu = mlDsaExternalMu(spki, message);
   assert.equal(mu.length, 64);
   // A signature over mu made with externalMu verifies as a signature of
-  // the message itself, which only holds if mu is computed as FIPS 204 says.
+  // the message itself, which holds only if mu is computed as FIPS 204
+  // defines it.
   const signature = ml_dsa65.internal.sign(mu, keys.secretKey, {
     externalMu: true,
   });
@@ -136,7 +137,7 @@ Deno.test("KmsKey translates connection failures", async (t) => {
   });
 
   await t.step("timeout", async () => {
-    // A listener that accepts and never answers.
+    // A listener that accepts connections and never responds.
     using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const held: Deno.Conn[] = [];
     const accepting = (async () => {
