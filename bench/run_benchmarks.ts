@@ -21,7 +21,7 @@
  * Wall time comes from `hyperfine` when it is installed, otherwise from a
  * loop timed in Deno. Peak memory is the maximum resident set size from
  * `/usr/bin/time -v`, otherwise the `VmHWM` line of `/proc/PID/status`
- * polled until the process ends. The output says which was used.
+ * polled until the process ends. The output names the tool that was used.
  *
  * @module
  */

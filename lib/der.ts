@@ -222,7 +222,10 @@ export function decodeOid(contents: Uint8Array): string {
   if (arcs.length === 0 || !fresh) throw invalid("truncated OID");
 
   const head = arcs[0]!;
-  const first = head < 40n ? 0n : head < 80n ? 1n : 2n;
+  // The first subidentifier packs the first two arcs as 40 * X + Y.
+  let first = 2n;
+  if (head < 40n) first = 0n;
+  else if (head < 80n) first = 1n;
   return [first, head - first * 40n, ...arcs.slice(1)].join(".");
 }
 

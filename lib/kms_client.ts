@@ -1,6 +1,6 @@
 /**
  * Builds the AWS SDK's `KMSClient` and turns its failures into
- * {@linkcode KmsToolkitError}s that say what to do next.
+ * {@linkcode KmsToolkitError}s whose messages name the next step.
  *
  * @module
  */

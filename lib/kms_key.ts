@@ -72,7 +72,7 @@ async function withTimeout<T>(
     // Only an abort by this timer is a timeout; the SDK also names closed
     // connections TimeoutError, with a network error code.
     if (!controller.signal.aborted) throw error;
-    throw Object.assign(new Error(`No answer within ${timeoutMs} ms`), {
+    throw Object.assign(new Error(`No response within ${timeoutMs} ms`), {
       name: "TimeoutError",
       cause: error,
     });

@@ -107,10 +107,10 @@ export interface BuildExtensionsOptions {
 
 /**
  * Builds the extensions in a fixed order: basicConstraints, keyUsage,
- * extKeyUsage, subjectAltName. A request gets only what was asked for; a
- * certificate also gets basicConstraints and a default keyUsage
- * (`keyCertSign`, `cRLSign` and `digitalSignature` for a CA,
- * `digitalSignature` otherwise).
+ * extKeyUsage, subjectAltName. A request gets only what was requested. A
+ * certificate also gets basicConstraints and a default keyUsage:
+ * `keyCertSign`, `cRLSign` and `digitalSignature` for a CA, and
+ * `digitalSignature` otherwise.
  *
  * @param parsed The parsed choices.
  * @param options The key type and where the extensions go.

@@ -256,9 +256,9 @@ export interface ConnectionFlags {
 }
 
 /**
- * Builds the KMS client from the connection flags. Call it once all local
- * input has been checked: it loads the AWS SDK, the slowest import, so
- * `--help` and invalid input never wait for it.
+ * Builds the KMS client from the connection flags. It loads the AWS SDK,
+ * the slowest import, so call it only after all local input has been
+ * checked: `--help` and invalid input then exit without loading the SDK.
  */
 export async function connectToKms(flags: ConnectionFlags) {
   applyProfile(flags.profile);

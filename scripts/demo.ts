@@ -1,7 +1,8 @@
 /**
- * Runs the toolkit's main job end to end without AWS: starts the local
- * KMS endpoint, creates an RSA and an EC key, makes a CSR and a JWKS for
- * each with the real scripts, and shows that OpenSSL accepts the CSRs.
+ * Runs the toolkit's main job end to end without AWS. It starts the local
+ * KMS endpoint and creates an RSA and an EC key. Then it makes a CSR and a
+ * JWKS for each with the real scripts and shows that OpenSSL accepts the
+ * CSRs.
  *
  * @module
  */

@@ -25,7 +25,7 @@ import { encodePem } from "../lib/pem.ts";
 import type { SigningKey } from "../lib/signing_key.ts";
 import { openssl, tempDir } from "./_helpers.ts";
 
-/** A WebCrypto key pair behind the SigningKey interface. */
+/** Creates a WebCrypto key pair behind the SigningKey interface. */
 async function localKey(
   keyType: "RSA" | "P-256" | "P-384" | "Ed25519",
 ): Promise<SigningKey & { pair: CryptoKeyPair }> {

@@ -1,7 +1,7 @@
 /**
- * A small HTTP/1.1 server side over a TCP connection: enough to read the
- * requests that AWS SDKs send and to respond to them, with keep-alive, and to
- * cut a response short or close without a response when a fault requests it.
+ * A small HTTP/1.1 server side over a TCP connection. It reads the requests
+ * that AWS SDKs send and responds to them, with keep-alive. When a fault
+ * requests it, it cuts a response short or closes without a response.
  *
  * The endpoint frames HTTP itself instead of using `Deno.serve` so that
  * faults can abort a connection in the middle of a body.

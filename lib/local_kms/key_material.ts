@@ -218,11 +218,11 @@ export async function generateKeyMaterial(
  * ECParameters ::= CHOICE { namedCurve OBJECT IDENTIFIER }
  * ```
  *
- * RSA uses `rsaEncryption` with NULL parameters (RFC 3279), EC keys
+ * RSA uses `rsaEncryption` with NULL parameters (RFC 3279). EC keys use
  * `id-ecPublicKey` with the named curve and an uncompressed point
- * (RFC 5480), Ed25519 `id-Ed25519` (RFC 8410), ML-DSA `id-ml-dsa-*` with
- * the raw public key (RFC 9881), and SM2 `id-ecPublicKey` with the SM2
- * curve OID.
+ * (RFC 5480), and SM2 keys the same with the SM2 curve OID. Ed25519 uses
+ * `id-Ed25519` (RFC 8410), and ML-DSA `id-ml-dsa-*` with the raw public
+ * key (RFC 9881).
  *
  * @param material The key material.
  * @returns The DER SPKI.

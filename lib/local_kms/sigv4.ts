@@ -189,9 +189,9 @@ function canonicalQuery(query: string): string {
       uriEncode(decodeURIComponent(name)),
       uriEncode(decodeURIComponent(value)),
     ];
-  }).sort((a, b) =>
-    a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : a[1]! < b[1]! ? -1 : 1
-  ).map(([name, value]) => `${name}=${value}`).join("&");
+  }).sort(compareQueryPairs).map(([name, value]) => `${name}=${value}`).join(
+    "&",
+  );
 }
 
 function computeSignature(
@@ -231,4 +231,11 @@ function computeSignature(
     key = hmac(sha256, key, encoder.encode(part));
   }
   return toHex(hmac(sha256, key, encoder.encode(stringToSign)));
+}
+
+/** Orders query parameters by encoded name, then by encoded value. */
+function compareQueryPairs(a: string[], b: string[]): number {
+  if (a[0]! !== b[0]!) return a[0]! < b[0]! ? -1 : 1;
+  if (a[1]! === b[1]!) return 0;
+  return a[1]! < b[1]! ? -1 : 1;
 }
